@@ -33,10 +33,6 @@ extern const uint64_t WEFT_XET_GEAR_TABLE[256];
 size_t weft_chunker_split(uint32_t *lens, size_t max_out, const uint8_t *p, size_t n, int final,
                           size_t *consumed);
 
-/* The same, always with the portable reference scan (for tests and as the spec). */
-size_t weft_chunker_split_ref(uint32_t *lens, size_t max_out, const uint8_t *p, size_t n,
-                              int final, size_t *consumed);
-
 /* Called once per chunk, in order. `data` is borrowed until the callback returns. A negative
  * return stops the chunker and is passed back to the caller of feed/finish. */
 typedef int (*weft_chunk_cb)(const uint8_t *data, size_t len, const weft_hash *hash,

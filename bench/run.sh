@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# make bench: chunking + hashing, ingest and reconstruction on a model-like file, each printed
+# beside anchors run on the same bytes in the same run (b3sum, sha256sum, the reference Xet
+# chunker from npm), with ratios. Medians of several runs, one core unless said otherwise.
+#   bash bench/run.sh BUILD_DIR        (WEFT_BENCH_SIZE=bytes, default 1 GiB; WEFT_BENCH_RUNS)
+set -euo pipefail
+build=${1:-build}
+src=$(cd "$(dirname "$0")/.." && pwd)
+size=${WEFT_BENCH_SIZE:-1073741824}
+runs=${WEFT_BENCH_RUNS:-5}
+work=${WEFT_BENCH_DIR:-$build/bench-data}
+weft=$build/weft
+mkdir -p "$work"
+file=$work/model-$size.safetensors
+
+if [ ! -f "$file" ]; then
+    "$build/bench_gen_model" -o "$file" --size "$size" --seed 1
+fi
+bytes=$(stat -c %s "$file")
+echo "input: $file ($bytes bytes, synthetic BF16 safetensors, bench/README.md)"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+cat "$file" > /dev/null # page cache
+
+# Runs a command `runs` times, prints the median seconds.
+median_seconds() {
+    local times=()
+    for _ in $(seq "$runs"); do
+        local t0 t1
+        t0=$(date +%s.%N)
+        "$@" > /dev/null
+        t1=$(date +%s.%N)
+        times+=("$(echo "$t1 - $t0" | bc -l)")
+    done
+    printf '%s\n' "${times[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p"
+}
+gbps() { echo "scale=2; $bytes / $1 / 1000000000" | bc -l; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+echo
+echo "== chunking + keyed BLAKE3 chunk hashes (in memory, one core)"
+weft_line=$("$build/bench_chunk" "$file" --runs "$runs")
+echo "$weft_line"
+weft_chunk=$(sed -E 's/.*: ([0-9.]+) GB\/s.*/\1/' <<<"$weft_line")
+ref_line=$(cd "$src" && node bench/ref_chunk.mjs "$file" 3)
+echo "$ref_line"
+ref_chunk=$(sed -E 's/.*: ([0-9.]+) GB\/s.*/\1/' <<<"$ref_line")
+[ "$(sed -E 's/.*file hash ([0-9a-f]+).*/\1/' <<<"$weft_line")" = "$(sed -E 's/.*file hash ([0-9a-f]+).*/\1/' <<<"$ref_line")" ] \
+    || { echo "bench: file hash differs from the reference chunker"; exit 1; }
+b3=$(gbps "$(median_seconds b3sum --num-threads 1 "$file")")
+sha=$(gbps "$(median_seconds sha256sum "$file")")
+echo "b3sum --num-threads 1 (plain BLAKE3, no chunking, from page cache): $b3 GB/s"
+echo "sha256sum (from page cache): $sha GB/s"
+echo "ratios: weft/reference chunker $(ratio "$weft_chunk" "$ref_chunk")x, weft/b3sum $(ratio "$weft_chunk" "$b3")x, weft/sha256sum $(ratio "$weft_chunk" "$sha")x"
+
+echo
+echo "== ingest: weft store put (chunk + hash + dedup + xorbs + SHA-256 + index, file in page cache)"
+put_once() { rm -rf "$work/store"; "$weft" store --store "$work/store" put "$file"; }
+ingest=$(gbps "$(median_seconds put_once)")
+echo "weft store put: $ingest GB/s"
+echo "ratios: weft put/sha256sum $(ratio "$ingest" "$sha")x, weft put/b3sum $(ratio "$ingest" "$b3")x"
+
+echo
+echo "== reconstruction: weft store get to /dev/null"
+put_once > /dev/null
+oid=$(sha256sum "$file" | cut -d' ' -f1)
+get_verify=$(gbps "$(median_seconds "$weft" store --store "$work/store" get "$oid" -o /dev/null)")
+get_fast=$(gbps "$(median_seconds "$weft" store --store "$work/store" get --no-verify "$oid" -o /dev/null)")
+cat_speed=$(gbps "$(median_seconds cat "$file")")
+echo "weft store get (chunk hashes checked): $get_verify GB/s"
+echo "weft store get --no-verify: $get_fast GB/s"
+echo "cat of the raw file (page cache): $cat_speed GB/s"
+echo "ratios: get/b3sum $(ratio "$get_verify" "$b3")x, get --no-verify/cat $(ratio "$get_fast" "$cat_speed")x"
+rm -rf "$work/store"
