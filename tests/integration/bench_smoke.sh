@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Keeps the benchmarks working: runs bench/run.sh on a small input (not a timing test; the
+# figures it prints are not checked, only that every stage runs and agrees with the anchors).
+set -euo pipefail
+[ -n "${WEFT_BUILD:-}" ] || { echo "run through ctest"; exit 1; }
+if [ "${WEFT_SANITIZE:-0}" = 1 ]; then
+    echo "skip: benchmarks are not run in the sanitizer build"
+    exit 77
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+WEFT_BENCH_SIZE=$((8 << 20)) WEFT_BENCH_RUNS=1 WEFT_BENCH_DIR=$work \
+    bash "$WEFT_SRC/bench/run.sh" "$WEFT_BUILD" > "$work/out.txt" 2>&1 || { cat "$work/out.txt"; exit 1; }
+cat "$work/out.txt"
+grep -q "weft chunk+hash:" "$work/out.txt"
+grep -q "reference chunk+hash:" "$work/out.txt"
+grep -q "weft store put:" "$work/out.txt"
+grep -q "weft store get --no-verify:" "$work/out.txt"
+echo "bench smoke: ok"
