@@ -57,3 +57,8 @@ foreach(src ${WEFT_FUZZ_TARGETS})
     add_test(NAME fuzz/${short} COMMAND replay_${short} ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${short})
   endif()
 endforeach()
+
+# Helper for tests/integration/xet_formats.test.mjs: Weft's xorb and shard codecs on files, so the
+# node test can compare them with the official JS client (found as $WEFT_BUILD/xet_formats_helper).
+add_executable(xet_formats_helper ${CMAKE_SOURCE_DIR}/tests/helpers/xet_formats_helper.c)
+target_link_libraries(xet_formats_helper PRIVATE weftlib)
