@@ -2,9 +2,12 @@
  *
  * A portable reference (lib/crypto/blake3.c) is the spec; SIMD paths in lib/crypto/arch/x86/
  * compress many 1 KiB chunks at once and are chosen at run time (weft_cpu_features(), forced
- * off by WEFT_KERNEL=ref). All paths give identical output. weft_blake3 is caller-allocated
- * and holds no heap memory (no dispose needed); separate objects are independent, one object
- * is not thread-safe. Output may be any length (XOF); 32 bytes is the normal digest. */
+ * off by WEFT_KERNEL=ref, capped by WEFT_KERNEL=avx2). All paths give identical output.
+ * weft_blake3 is caller-allocated and holds no heap memory (no dispose needed); nothing here
+ * allocates or fails, and a call uses at most about 20 KiB of stack. Separate objects are
+ * independent and the one-shot functions are thread-safe; one object is not. Input pointers
+ * may be NULL when the length is 0. Output may be any length (XOF); 32 bytes is the normal
+ * digest. The hot path is weft_blake3_keyed on 8-128 KiB buffers (Xet chunk hashes). */
 #ifndef WEFT_BLAKE3_H
 #define WEFT_BLAKE3_H
 

@@ -28,8 +28,8 @@ const uint32_t weft_blake3__iv[8] = {
 };
 
 /* §2.2: the message permutation applied between rounds. */
-static const uint8_t blake3_permutation[16] = {2, 6, 3, 10, 7, 0, 4, 13,
-                                               1, 11, 12, 5, 9, 14, 15, 8};
+static const uint8_t blake3_permutation[16] = {2, 6,  3,  10, 7, 0,  4,  13,
+                                               1, 11, 12, 5,  9, 14, 15, 8};
 
 /* ---- the compression function (§2.2) ---- */
 
@@ -139,7 +139,8 @@ static void blake3_ref_chunks(uint8_t *out, const uint8_t *in, size_t n_chunks, 
         memcpy(cv, key, sizeof cv);
         for (size_t b = 0; b < n_blocks; b++) {
             size_t off = b * WEFT_BLAKE3_BLOCK_LEN;
-            size_t block_len = len - off < WEFT_BLAKE3_BLOCK_LEN ? len - off : WEFT_BLAKE3_BLOCK_LEN;
+            size_t block_len =
+                len - off < WEFT_BLAKE3_BLOCK_LEN ? len - off : WEFT_BLAKE3_BLOCK_LEN;
             uint8_t f = flags;
             if (b == 0)
                 f |= WEFT_BLAKE3__CHUNK_START;
@@ -286,8 +287,7 @@ void weft_blake3__hash_parents(const weft_blake3__kernel *k, uint8_t *out, const
  * level by level, an odd last CV moving up unchanged, builds the same left-complete tree as
  * §2.5 describes. */
 static void blake3_subtree_pair(const weft_blake3__kernel *k, uint8_t out[64], const uint8_t *in,
-                                size_t len, const uint32_t key[8], uint64_t counter,
-                                uint8_t flags)
+                                size_t len, const uint32_t key[8], uint64_t counter, uint8_t flags)
 {
     uint8_t cvs[WEFT_BLAKE3__SUBTREE_MAX / WEFT_BLAKE3_CHUNK_LEN * 32];
     assert(len > WEFT_BLAKE3_CHUNK_LEN && len <= WEFT_BLAKE3__SUBTREE_MAX);
@@ -337,8 +337,8 @@ static void blake3_output_root(const blake3_output *o, uint8_t *out, size_t out_
     }
 }
 
-static void blake3_parent_output(blake3_output *o, const uint8_t left[32],
-                                 const uint8_t right[32], const uint32_t key[8], uint8_t flags)
+static void blake3_parent_output(blake3_output *o, const uint8_t left[32], const uint8_t right[32],
+                                 const uint32_t key[8], uint8_t flags)
 {
     memcpy(o->cv, key, sizeof o->cv);
     memcpy(o->block, left, 32);
@@ -350,8 +350,8 @@ static void blake3_parent_output(blake3_output *o, const uint8_t left[32],
 
 /* ---- chunk state (§2.4): one chunk absorbed a piece at a time ---- */
 
-static void blake3_chunk_init(weft_blake3_chunk_state *c, const uint32_t key[8],
-                              uint64_t counter, uint8_t flags)
+static void blake3_chunk_init(weft_blake3_chunk_state *c, const uint32_t key[8], uint64_t counter,
+                              uint8_t flags)
 {
     memcpy(c->cv, key, sizeof c->cv);
     c->chunk_counter = counter;
@@ -378,8 +378,7 @@ static void blake3_chunk_update(weft_blake3_chunk_state *c, const uint8_t *p, si
     assert(blake3_chunk_len(c) + n <= WEFT_BLAKE3_CHUNK_LEN);
     while (n > 0) {
         if (c->buf_len == WEFT_BLAKE3_BLOCK_LEN) {
-            weft_blake3__compress_in_place(c->cv, c->buf, WEFT_BLAKE3_BLOCK_LEN,
-                                           c->chunk_counter,
+            weft_blake3__compress_in_place(c->cv, c->buf, WEFT_BLAKE3_BLOCK_LEN, c->chunk_counter,
                                            (uint8_t)(c->flags | blake3_chunk_start_flag(c)));
             c->blocks_compressed++;
             c->buf_len = 0;
@@ -553,8 +552,8 @@ void weft_blake3_final(const weft_blake3 *h, uint8_t *out, size_t out_len)
 
 /* ---- one-shot ---- */
 
-static void blake3_oneshot(uint8_t out[WEFT_BLAKE3_OUT_LEN], const uint32_t key[8],
-                           uint8_t flags, const uint8_t *p, size_t n)
+static void blake3_oneshot(uint8_t out[WEFT_BLAKE3_OUT_LEN], const uint32_t key[8], uint8_t flags,
+                           const uint8_t *p, size_t n)
 {
     if (n <= WEFT_BLAKE3_CHUNK_LEN) {
         /* One chunk, which is the root. */
@@ -570,9 +569,8 @@ static void blake3_oneshot(uint8_t out[WEFT_BLAKE3_OUT_LEN], const uint32_t key[
         uint32_t cv[8];
         blake3_subtree_pair(weft_blake3__active(), pair, p, n, key, 0, flags);
         memcpy(cv, key, sizeof cv);
-        weft_blake3__compress_in_place(
-            cv, pair, WEFT_BLAKE3_BLOCK_LEN, 0,
-            (uint8_t)(flags | WEFT_BLAKE3__PARENT | WEFT_BLAKE3__ROOT));
+        weft_blake3__compress_in_place(cv, pair, WEFT_BLAKE3_BLOCK_LEN, 0,
+                                       (uint8_t)(flags | WEFT_BLAKE3__PARENT | WEFT_BLAKE3__ROOT));
         blake3_bytes_from_words(out, cv);
     } else {
         weft_blake3 h;

@@ -1,13 +1,14 @@
 /* BLAKE3 internals shared by the reference (lib/crypto/blake3.c), the SIMD kernels
  * (lib/crypto/arch/x86/blake3_*.c), the unit tests and the benchmark.
  *
- * A kernel compresses many independent inputs at once, one input per SIMD lane: whole 1 KiB
- * chunks (the leaves of the BLAKE3 tree) or parent nodes (64-byte pairs of child chaining
- * values). The tree logic in blake3.c calls the kernels through weft_blake3__hash_chunks and
- * weft_blake3__hash_parents, which split any count into calls of at most one kernel width.
- * Kernels are immutable static tables; the active one is chosen once (weft_cpu_features())
- * and can be forced by tests and benchmarks with weft_blake3__set_kernel. Chaining values
- * travel as 32 little-endian bytes, as in the tree. Nothing here allocates or fails. */
+ * A kernel compresses many independent inputs at once, one input per SIMD lane: 1 KiB chunks
+ * (the leaves of the BLAKE3 tree; the last one may be shorter) or parent nodes (64-byte pairs
+ * of child chaining values). The tree logic in blake3.c calls the kernels through
+ * weft_blake3__hash_chunks and weft_blake3__hash_parents, which split any count into calls of
+ * at most one kernel width. Kernels are immutable static tables; the active one is chosen
+ * once (weft_cpu_features()) and can be forced by tests and benchmarks with
+ * weft_blake3__set_kernel. Chaining values travel as 32 little-endian bytes, as in the tree.
+ * Nothing here allocates or fails. */
 #ifndef WEFT_CRYPTO_BLAKE3_INTERNAL_H
 #define WEFT_CRYPTO_BLAKE3_INTERNAL_H
 
@@ -16,7 +17,7 @@
 
 #include "weft/blake3.h"
 
-/* BLAKE3 spec §2.1, Table 3: domain flags. */
+/* BLAKE3 paper §2.1: the domain flags, set in the last state word of a compression. */
 enum {
     WEFT_BLAKE3__CHUNK_START = 1u << 0,
     WEFT_BLAKE3__CHUNK_END = 1u << 1,
@@ -25,17 +26,17 @@ enum {
     WEFT_BLAKE3__KEYED_HASH = 1u << 4,
 };
 
-/* Widest kernel (lanes): bounds the stack buffers the tree code keeps per call. */
+/* Widest kernel (inputs per call: AVX-512 runs two 16-lane groups): bounds stack buffers. */
 #define WEFT_BLAKE3__MAX_WIDTH 32
 
 /* Largest subtree (bytes, a power of two) hashed in one batch by the tree code: its chunk
  * chaining values (256 chunks, 8 KiB) live on the stack while parents are reduced. */
 #define WEFT_BLAKE3__SUBTREE_MAX (256 * WEFT_BLAKE3_CHUNK_LEN)
 
-/* BLAKE3 spec §2.1, Table 1: the initialisation vector (that of SHA-256). */
+/* BLAKE3 paper §2.1: the initialisation vector (that of SHA-256). */
 extern const uint32_t weft_blake3__iv[8];
 
-/* Message word order for each of the 7 rounds: the spec's permutation (§2.2) applied r times
+/* Message word order for each of the 7 rounds: the paper's permutation (§2.2) applied r times
  * (row r + 1 is row r permuted; the unit test derives it again). SIMD kernels index their
  * message registers with it so no words move between rounds; it is static here so the
  * compiler sees the constants and keeps the message in registers. */
@@ -76,11 +77,11 @@ extern const weft_blake3__kernel weft_blake3__kernel_ref;
 #if defined(__x86_64__) || defined(__i386__)
 /* 8 lanes of 32-bit words in AVX2 registers (lib/crypto/arch/x86/blake3_avx2.c). */
 extern const weft_blake3__kernel weft_blake3__kernel_avx2;
-/* 16 lanes in AVX-512 registers (lib/crypto/arch/x86/blake3_avx512.c). */
+/* 32 inputs: two interleaved groups of 16 AVX-512 lanes (arch/x86/blake3_avx512.c). */
 extern const weft_blake3__kernel weft_blake3__kernel_avx512;
 #endif
 
-/* The BLAKE3 compression function (spec §2.2), portable: compresses the 64-byte `block` into
+/* The BLAKE3 compression function (paper §2.2), portable: compresses the 64-byte `block` into
  * `cv` (8 words, updated in place) with the given counter, block length and flags. */
 void weft_blake3__compress_in_place(uint32_t cv[8], const uint8_t block[WEFT_BLAKE3_BLOCK_LEN],
                                     uint8_t block_len, uint64_t counter, uint8_t flags);

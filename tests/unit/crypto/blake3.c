@@ -394,8 +394,8 @@ static void blake3_expect(const uint8_t *got, const uint8_t *want, size_t n, con
     size_t shown = n < 256 ? n : 256;
     blake3_hex(g, got, shown);
     blake3_hex(w, want, shown);
-    fail_msg("%s, kernel %s, input length %zu, %zu output bytes:\n got %s\nwant %s", what,
-             kernel, len, n, g, w);
+    fail_msg("%s, kernel %s, input length %zu, %zu output bytes:\n got %s\nwant %s", what, kernel,
+             len, n, g, w);
 }
 
 /* Hashes through the incremental API in irregular pieces (empty ones, single bytes, odd
@@ -511,8 +511,9 @@ static void test_crypto_blake3_schedule_is_the_permutation(void **state)
 
 /* Lengths beyond the every-length range: around one-shot batch limits and many subtrees. */
 static const size_t blake3_big_lengths[] = {
-    WEFT_BLAKE3__SUBTREE_MAX - 1, WEFT_BLAKE3__SUBTREE_MAX, WEFT_BLAKE3__SUBTREE_MAX + 1,
-    (1u << 20) + 7, (2u << 20) + 3 * 1024 + 5,
+    WEFT_BLAKE3__SUBTREE_MAX - 1, WEFT_BLAKE3__SUBTREE_MAX,
+    WEFT_BLAKE3__SUBTREE_MAX + 1, (1u << 20) + 7,
+    (2u << 20) + 3 * 1024 + 5,
 };
 #define BLAKE3_B3SUM_MAX_EVERY 4200
 
@@ -596,8 +597,9 @@ static void test_crypto_blake3_matches_b3sum(void **state)
         if (blake3_use(kn) != 0)
             continue;
         for (size_t i = 0; i <= BLAKE3_B3SUM_MAX_EVERY + n_big; i++) {
-            size_t len = i <= BLAKE3_B3SUM_MAX_EVERY ? i
-                                                     : blake3_big_lengths[i - BLAKE3_B3SUM_MAX_EVERY - 1];
+            size_t len = i <= BLAKE3_B3SUM_MAX_EVERY
+                             ? i
+                             : blake3_big_lengths[i - BLAKE3_B3SUM_MAX_EVERY - 1];
             uint8_t got[32], want[32];
             blake3_unhex(want, want_h[len], 32);
             weft_blake3_hash(got, in, len);
@@ -622,9 +624,12 @@ static void test_crypto_blake3_matches_b3sum(void **state)
 }
 
 /* Every SIMD kernel equals the reference at every length up to 33 full chunks plus change
- * (two full 16-lane batches, a lone chunk, partial batches, and 16-lane parent batches), for
- * plain, keyed and streamed hashing. */
+ * (one and two full 16-lane groups, a lone chunk, partial groups, full parent groups), then
+ * around every chunk boundary up to four AVX-512 calls of 32 chunks, for plain, keyed and
+ * streamed hashing. */
 #define BLAKE3_SIMD_MAX_EVERY (33 * WEFT_BLAKE3_CHUNK_LEN + 130)
+#define BLAKE3_SIMD_MAX_CHUNKS (4 * 32 + 3)
+#define BLAKE3_SIMD_MAX_LEN (BLAKE3_SIMD_MAX_CHUNKS * WEFT_BLAKE3_CHUNK_LEN + 500)
 
 static size_t blake3_simd_kernels(const char **names)
 {
@@ -637,6 +642,29 @@ static size_t blake3_simd_kernels(const char **names)
     return n;
 }
 
+static void blake3_check_simd_length(const char *const *simd, size_t n_simd, const uint8_t *in,
+                                     const uint8_t key[WEFT_BLAKE3_KEY_LEN], size_t len)
+{
+    uint8_t ref_h[32], ref_k[32], got[32];
+    assert_int_equal(blake3_use("ref"), 0);
+    weft_blake3_hash(ref_h, in, len);
+    weft_blake3_keyed(ref_k, key, in, len);
+    for (size_t k = 0; k < n_simd; k++) {
+        assert_int_equal(blake3_use(simd[k]), 0);
+        weft_blake3_hash(got, in, len);
+        blake3_expect(got, ref_h, 32, "hash vs ref", simd[k], len);
+        weft_blake3_keyed(got, key, in, len);
+        blake3_expect(got, ref_k, 32, "keyed hash vs ref", simd[k], len);
+        if (len % 2 == 0) {
+            blake3_stream(got, 32, NULL, in, len, len);
+            blake3_expect(got, ref_h, 32, "streamed hash vs ref", simd[k], len);
+        } else {
+            blake3_stream(got, 32, key, in, len, len);
+            blake3_expect(got, ref_k, 32, "streamed keyed hash vs ref", simd[k], len);
+        }
+    }
+}
+
 static void test_crypto_blake3_simd_matches_ref_every_length(void **state)
 {
     (void)state;
@@ -644,30 +672,20 @@ static void test_crypto_blake3_simd_matches_ref_every_length(void **state)
     size_t n_simd = blake3_simd_kernels(simd);
     if (n_simd == 0)
         skip();
-    uint8_t *in = malloc(BLAKE3_SIMD_MAX_EVERY);
+    uint8_t *in = malloc(BLAKE3_SIMD_MAX_LEN);
     assert_non_null(in);
-    tu_fill_random(in, BLAKE3_SIMD_MAX_EVERY, 5);
+    tu_fill_random(in, BLAKE3_SIMD_MAX_LEN, 5);
     uint8_t key[WEFT_BLAKE3_KEY_LEN];
     tu_fill_random(key, sizeof key, 6);
-    for (size_t len = 0; len <= BLAKE3_SIMD_MAX_EVERY; len++) {
-        uint8_t ref_h[32], ref_k[32], got[32];
-        assert_int_equal(blake3_use("ref"), 0);
-        weft_blake3_hash(ref_h, in, len);
-        weft_blake3_keyed(ref_k, key, in, len);
-        for (size_t k = 0; k < n_simd; k++) {
-            assert_int_equal(blake3_use(simd[k]), 0);
-            weft_blake3_hash(got, in, len);
-            blake3_expect(got, ref_h, 32, "hash vs ref", simd[k], len);
-            weft_blake3_keyed(got, key, in, len);
-            blake3_expect(got, ref_k, 32, "keyed hash vs ref", simd[k], len);
-            if (len % 2 == 0) {
-                blake3_stream(got, 32, NULL, in, len, len);
-                blake3_expect(got, ref_h, 32, "streamed hash vs ref", simd[k], len);
-            } else {
-                blake3_stream(got, 32, key, in, len, len);
-                blake3_expect(got, ref_k, 32, "streamed keyed hash vs ref", simd[k], len);
-            }
-        }
+    for (size_t len = 0; len <= BLAKE3_SIMD_MAX_EVERY; len++)
+        blake3_check_simd_length(simd, n_simd, in, key, len);
+    size_t first = BLAKE3_SIMD_MAX_EVERY / WEFT_BLAKE3_CHUNK_LEN + 1;
+    for (size_t c = first; c <= BLAKE3_SIMD_MAX_CHUNKS; c++) {
+        size_t at = c * WEFT_BLAKE3_CHUNK_LEN;
+        blake3_check_simd_length(simd, n_simd, in, key, at - 1);
+        blake3_check_simd_length(simd, n_simd, in, key, at);
+        blake3_check_simd_length(simd, n_simd, in, key, at + 1);
+        blake3_check_simd_length(simd, n_simd, in, key, at + 500);
     }
     weft_blake3__set_kernel(NULL);
     free(in);
@@ -677,7 +695,7 @@ static void test_crypto_blake3_simd_matches_ref_every_length(void **state)
 static void test_crypto_blake3_simd_matches_ref_unaligned(void **state)
 {
     (void)state;
-    static const size_t lens[] = {0,    1,    63,   64,   65,    1023,  1024,  1025,
+    static const size_t lens[] = {0,    1,    63,    64,    65,    1023,  1024,  1025,
                                   2049, 8191, 16384, 16385, 17425, 33797, 65539, 300007};
     const size_t max = 300007;
     const char *simd[BLAKE3_N_KERNELS];
@@ -706,8 +724,7 @@ static void test_crypto_blake3_simd_matches_ref_unaligned(void **state)
                 weft_blake3_keyed(got, key, moved + off, len);
                 blake3_expect(got, ref_k, 32, "unaligned keyed hash vs ref", simd[k], len);
                 blake3_stream(got, 32, key, moved + off, len, off);
-                blake3_expect(got, ref_k, 32, "unaligned streamed keyed hash vs ref", simd[k],
-                              len);
+                blake3_expect(got, ref_k, 32, "unaligned streamed keyed hash vs ref", simd[k], len);
             }
         }
     }
@@ -797,8 +814,8 @@ static void test_crypto_blake3_simd_kernels_match_ref(void **state)
                         weft_blake3__kernel_ref.hash_chunks(ref, in, n, last_lens[l], key,
                                                             counters[c], flags);
                         memset(got, 0, sizeof got);
-                        weft_blake3__hash_chunks(ks[k], got, in, n, last_lens[l], key,
-                                                 counters[c], flags);
+                        weft_blake3__hash_chunks(ks[k], got, in, n, last_lens[l], key, counters[c],
+                                                 flags);
                         blake3_expect(got, ref, 32 * n, "chunk cvs", ks[k]->name, n);
                         if (n <= ks[k]->width) {
                             memset(got, 0, sizeof got);
@@ -817,8 +834,8 @@ static void test_crypto_blake3_simd_kernels_match_ref(void **state)
                 if (n <= ks[k]->width) {
                     memcpy(inplace, in, 64 * n);
                     ks[k]->hash_parents(inplace, inplace, n, key, flags);
-                    blake3_expect(inplace, ref, 32 * n, "direct parent cvs in place",
-                                  ks[k]->name, n);
+                    blake3_expect(inplace, ref, 32 * n, "direct parent cvs in place", ks[k]->name,
+                                  n);
                 }
             }
         }

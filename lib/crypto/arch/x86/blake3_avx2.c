@@ -1,12 +1,13 @@
 /* BLAKE3 kernel: 8 chunks or parents at once in AVX2 registers (blake3_internal.h).
  *
- * The layout of blake3_avx512.c at half the width: lane i of every register belongs to input
- * i, so each step of the compression function (lib/crypto/blake3.c) is one instruction for 8
- * inputs. AVX2 has no vector rotate: rotations by 16 and 8 are byte shuffles, by 12 and 7 two
- * shifts and an or. Each 64-byte block of the 8 inputs is loaded as two 8x8 word matrices and
+ * One register group of blake3_avx512.c at half the width: lane i of every register belongs
+ * to input i, so each step of the compression function (lib/crypto/blake3.c) is one
+ * instruction for 8 inputs. With 16 registers there is no room for a second group in flight.
+ * AVX2 has no vector rotate: rotations by 16 and 8 are byte shuffles, by 12 and 7 two shifts
+ * and an or. Each 64-byte block of the 8 inputs is loaded as two 8x8 word matrices and
  * transposed. Lanes past the inputs, and a partial last chunk, are handled as in the AVX-512
- * kernel, with a blend instead of a mask register. Compiled with -mavx2 -mbmi2; only called when
- * the CPU has them. */
+ * kernel, with a blend instead of a mask register. Compiled with -mavx2 -mbmi2; only called
+ * when the CPU has them. */
 #if defined(__x86_64__) || defined(__i386__)
 
 #include <immintrin.h>
@@ -162,8 +163,7 @@ static void avx2_counters(__m256i *lo, __m256i *hi, uint64_t counter)
     const __m256i top = _mm256_set1_epi32((int)0x80000000u);
     __m256i base_lo = _mm256_set1_epi32((int)(uint32_t)counter);
     *lo = _mm256_add_epi32(base_lo, lane);
-    __m256i carry =
-        _mm256_cmpgt_epi32(_mm256_xor_si256(base_lo, top), _mm256_xor_si256(*lo, top));
+    __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(base_lo, top), _mm256_xor_si256(*lo, top));
     /* carry lanes are -1: subtracting adds one. */
     *hi = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(counter >> 32)), carry);
 }
@@ -189,6 +189,13 @@ static void avx2_chunks(uint8_t *out, const uint8_t *in, size_t n_chunks, size_t
             if (b + 1 == n_blocks)
                 f |= WEFT_BLAKE3__CHUNK_END;
             avx2_load_lanes(m, p);
+            /* The chunk each lane hashes in the next call, half a chunk ahead (see the AVX-512
+             * kernel); the address may be past the input, which a prefetch tolerates. */
+#pragma GCC unroll 8
+            for (size_t i = 0; i < AVX2_LANES; i++)
+                _mm_prefetch((const char *)((uintptr_t)p[i] + AVX2_LANES * WEFT_BLAKE3_CHUNK_LEN +
+                                            WEFT_BLAKE3_CHUNK_LEN / 2),
+                             _MM_HINT_T0);
             avx2_compress(h, h, m, lo, hi, full_len, _mm256_set1_epi32((int)f));
         }
         avx2_store_cvs(out, h, AVX2_LANES);
