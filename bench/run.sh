@@ -53,6 +53,10 @@ echo "sha256sum (from page cache): $sha GB/s"
 echo "ratios: weft/reference chunker $(ratio "$weft_chunk" "$ref_chunk")x, weft/b3sum $(ratio "$weft_chunk" "$b3")x, weft/sha256sum $(ratio "$weft_chunk" "$sha")x"
 
 echo
+echo "== BLAKE3 kernels (keyed), beside b3sum --keyed --num-threads 1"
+WEFT_BENCH_SIZE=$bytes WEFT_BENCH_RUNS=$runs "$build/bench_blake3"
+
+echo
 echo "== ingest: weft store put (chunk + hash + dedup + xorbs + SHA-256 + index, file in page cache)"
 put_once() { rm -rf "$work/store"; "$weft" store --store "$work/store" put "$file"; }
 ingest=$(gbps "$(median_seconds put_once)")

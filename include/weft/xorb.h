@@ -50,8 +50,8 @@
 #define WEFT_XORB_MAX_CHUNKS 8192u                /* xet-core MAX_XORB_CHUNKS */
 #define WEFT_XORB_MAX_BYTES (64u * 1024u * 1024u) /* chunk bytes, footer excluded */
 #define WEFT_XORB_MAX_COMPRESSED_LEN (2u * WEFT_XET_MAX_CHUNK_LEN) /* header bound */
-#define WEFT_XORB_FOOTER_TAIL_LEN 32u /* fixed end of the footer: n, 2 offsets, buffer, info_len   \
-                                       */
+/* The fixed end of every footer: n, the two section offsets, the buffer, info_len. */
+#define WEFT_XORB_FOOTER_TAIL_LEN 32u
 #define WEFT_XORB_FOOTER_LEN(n) (96u + 40u * (uint32_t)(n))
 #define WEFT_XORB_FOOTER_MAX_LEN WEFT_XORB_FOOTER_LEN(WEFT_XORB_MAX_CHUNKS)
 #define WEFT_XORB_NONCE_LEN 4u

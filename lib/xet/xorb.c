@@ -396,7 +396,6 @@ int weft_xorb_parse_client(weft_xorb_footer **out, const uint8_t *p, size_t len,
     uint32_t n = 0;
     int rc = 0;
 
-
     if (len > WEFT_XORB_MAX_BYTES)
         return weft_err_set(WEFT_ELIMIT, "xorb: %zu bytes is over %u", len, WEFT_XORB_MAX_BYTES);
 

@@ -108,8 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (uint32_t i = 0; i < f->n_chunks; i++) {
             CHECK(f->phys_off[i] < f->phys_off[i + 1] && f->phys_off[i + 1] <= size);
             size_t got = 0;
-            if (weft_xorb_chunk_decode(scratch, WEFT_XET_MAX_CHUNK_LEN, &got,
-                                       data + f->phys_off[i],
+            if (weft_xorb_chunk_decode(scratch, WEFT_XET_MAX_CHUNK_LEN, &got, data + f->phys_off[i],
                                        f->phys_off[i + 1] - f->phys_off[i]) != 0 ||
                 got != f->raw_off[i + 1] - f->raw_off[i])
                 all_agree = 0;

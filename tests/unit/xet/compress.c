@@ -262,8 +262,7 @@ static void test_xet_compress_rejects_broken_payloads(void **state)
     }
     /* An empty LZ4 payload is an empty stream, as lz4_flex reads it: fine for 0 bytes only. */
     assert_int_equal(weft_xet_decompress(back, 0, WEFT_XET_SCHEME_LZ4, data, 0), 0);
-    assert_int_equal(weft_xet_decompress(back, 1, WEFT_XET_SCHEME_BG4_LZ4, data, 0),
-                     WEFT_ECORRUPT);
+    assert_int_equal(weft_xet_decompress(back, 1, WEFT_XET_SCHEME_BG4_LZ4, data, 0), WEFT_ECORRUPT);
     /* Scheme none must match its length exactly. */
     assert_int_equal(weft_xet_decompress(back, 10, WEFT_XET_SCHEME_NONE, data, 11), WEFT_ECORRUPT);
     assert_int_equal(weft_xet_decompress(back, 10, 7, data, 10), WEFT_ECORRUPT);
