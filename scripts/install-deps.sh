@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 apt_packages=(
     build-essential cmake pkg-config git clang
     libssl-dev libsqlite3-dev liblz4-dev libzstd-dev libjansson-dev libcmocka-dev
-    b3sum lz4 zstd bc coreutils nodejs npm
+    b3sum lz4 zstd bc openssl coreutils nodejs npm
 )
 
 missing=()
