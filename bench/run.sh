@@ -33,8 +33,8 @@ median_seconds() {
     done
     printf '%s\n' "${times[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p"
 }
-gbps() { echo "scale=2; $bytes / $1 / 1000000000" | bc -l; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+gbps() { printf "%.2f" "$(echo "$bytes / $1 / 1000000000" | bc -l)"; }
+ratio() { printf "%.2f" "$(echo "$1 / $2" | bc -l)"; }
 
 echo
 echo "== chunking + keyed BLAKE3 chunk hashes (in memory, one core)"
@@ -60,8 +60,19 @@ echo
 echo "== ingest: weft store put (chunk + hash + dedup + xorbs + SHA-256 + index, file in page cache)"
 put_once() { rm -rf "$work/store"; "$weft" store --store "$work/store" put "$file"; }
 ingest=$(gbps "$(median_seconds put_once)")
-echo "weft store put: $ingest GB/s"
-echo "ratios: weft put/sha256sum $(ratio "$ingest" "$sha")x, weft put/b3sum $(ratio "$ingest" "$b3")x"
+echo "weft store put, store on $(df --output=fstype "$work" | tail -1) (durable: every xorb fsynced): $ingest GB/s"
+# The same with the store in RAM: the CPU path alone, without the disk's write bandwidth.
+if [ -d /dev/shm ] && [ "$(df --output=avail -B1 /dev/shm | tail -1)" -gt $((3 * bytes)) ]; then
+    shm=$(mktemp -d /dev/shm/weft-bench.XXXXXX)
+    put_shm() { rm -rf "$shm/store"; "$weft" store --store "$shm/store" put "$file"; }
+    ingest_shm=$(gbps "$(median_seconds put_shm)")
+    rm -rf "$shm"
+    echo "weft store put, store on tmpfs: $ingest_shm GB/s"
+fi
+dd_speed=$(gbps "$(median_seconds dd if="$file" of="$work/dd-copy" bs=64M conv=fsync status=none)")
+rm -f "$work/dd-copy"
+echo "dd bs=64M conv=fsync of the same file into the same directory (the disk's durable write speed): $dd_speed GB/s"
+echo "ratios: weft put/sha256sum $(ratio "$ingest" "$sha")x, weft put/b3sum $(ratio "$ingest" "$b3")x, weft put/dd $(ratio "$ingest" "$dd_speed")x"
 
 echo
 echo "== reconstruction: weft store get to /dev/null"

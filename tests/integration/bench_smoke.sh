@@ -14,6 +14,6 @@ WEFT_BENCH_SIZE=$((8 << 20)) WEFT_BENCH_RUNS=1 WEFT_BENCH_DIR=$work \
 cat "$work/out.txt"
 grep -q "weft chunk+hash:" "$work/out.txt"
 grep -q "reference chunk+hash:" "$work/out.txt"
-grep -q "weft store put:" "$work/out.txt"
+grep -q "weft store put, store on" "$work/out.txt"
 grep -q "weft store get --no-verify:" "$work/out.txt"
 echo "bench smoke: ok"
