@@ -9,7 +9,7 @@ store=${WEFT_HOME:-./weft-data}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "== generating a 64 MiB model-like safetensors file (synthetic BF16 weights)"
+echo "== generating a model-like safetensors file of about 64 MiB (synthetic BF16 weights)"
 "$build/bench_gen_model" -o "$work/model.safetensors" --size $((64 << 20)) --seed 7
 half=$(( $(stat -c %s "$work/model.safetensors") / 2 ))
 head -c "$half" "$work/model.safetensors" > "$work/edited.safetensors"
