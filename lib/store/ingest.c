@@ -1,14 +1,10 @@
 /* Ingest: byte stream -> chunks -> dedup -> xorbs -> file record (include/weft/store.h).
  *
  * Every chunk is looked up in the index; chunks the store lacks go into the current xorb
- * builder (and a small table, so a chunk repeated before its xorb is in the index is stored
- * once). A full xorb goes to a writer thread, which writes it durably to the backend and then
- * commits its rows on its own SQLite connection, while chunking goes on into a second builder.
- * SHA-256 runs on a third thread. The file's row and terms are committed last, in one
- * transaction, after the writer has finished every xorb. */
+ * builder (and a small table, so a chunk repeated before its xorb is flushed is stored once).
+ * A full xorb is written durably to the backend, then its rows are committed. The file's row
+ * and terms are committed last, in one transaction. */
 #include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,34 +25,10 @@ typedef struct ingest_ref {
     uint32_t size;
 } ingest_ref;
 
-/* Chunk hash -> chunk index in one xorb builder (+1; 0 = empty), open addressing. */
-typedef struct ingest_table {
-    uint32_t idx[PENDING_SLOTS];
-    weft_hash hash[PENDING_SLOTS];
-} ingest_table;
-
-/* The thread that writes full xorbs. One job at a time; the main thread waits for the previous
- * job before handing over the next, and reads the results only then. */
-typedef struct xorb_writer {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int started, busy, quit;
-    weft_store *s;              /* the writer's own handle (own SQLite connection) */
-    weft_xorb_builder *job;     /* the builder to finish and write */
-    int rc;                     /* result of the last job */
-    char msg[512];
-    weft_hash hash;
-    size_t len;
-} xorb_writer;
-
 struct weft_store_ingest {
     weft_store *s;
     weft_chunker *chunker;
-    weft_xorb_builder *builder, *spare;
-    xorb_writer writer;
-    uint32_t inflight_slot;     /* the writer's xorb; UINT32_MAX when none */
-    ingest_table *pending, *inflight;
+    weft_xorb_builder *builder;
     sha_worker *sha;
     sqlite3_stmt *find_chunk;
     weft_hash *xorbs; /* slots; the last is the pending xorb's until it is flushed */
@@ -65,6 +37,9 @@ struct weft_store_ingest {
     ingest_ref *refs;
     weft_xet_node *nodes; /* every chunk of the file, for the file hash */
     size_t n_refs, refs_alloc;
+    /* open addressing: chunk hash -> index in the pending builder (+1; 0 = empty) */
+    uint32_t pending_idx[PENDING_SLOTS];
+    weft_hash pending_hash[PENDING_SLOTS];
     size_t pending_raw;
     weft_store_put_result result;
 };
@@ -113,13 +88,16 @@ static int ingest_add_ref(weft_store_ingest *in, uint32_t slot, uint32_t idx, co
     return 0;
 }
 
-/* Finishes a builder's xorb, writes it durably, then commits its rows (writer thread). */
-static int xorb_commit(weft_store *s, weft_xorb_builder *b, weft_hash *hash_out, size_t *len_out)
+/* Writes the pending xorb durably, then commits its rows. */
+static int ingest_flush_xorb(weft_store_ingest *in)
 {
+    weft_store *s = in->s;
+    if (weft_xorb_builder_n_chunks(in->builder) == 0)
+        return 0;
     weft_xorb_built built;
     sqlite3_stmt *st = NULL;
     char name[WEFT_HASH_HEX_LEN + 1];
-    int rc = weft_xorb_builder_finish(b, &built);
+    int rc = weft_xorb_builder_finish(in->builder, &built);
     if (rc < 0)
         return rc;
     weft_xet_hash_to_hex(name, &built.hash);
@@ -141,7 +119,6 @@ static int xorb_commit(weft_store *s, weft_xorb_builder *b, weft_hash *hash_out,
         if (sqlite3_step(st) != SQLITE_DONE)
             rc = weft_store__db_error(s, "insert xorb");
         sqlite3_finalize(st);
-        st = NULL;
     }
     if (rc == 0)
         rc = weft_store__prepare(s, &st, "INSERT OR IGNORE INTO chunks(hash, xorb, idx, size) "
@@ -163,88 +140,19 @@ static int xorb_commit(weft_store *s, weft_xorb_builder *b, weft_hash *hash_out,
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
-    *hash_out = built.hash;
-    *len_out = built.len;
-    return 0;
-}
-
-static void *xorb_writer_main(void *arg)
-{
-    xorb_writer *w = arg;
-    pthread_mutex_lock(&w->mu);
-    for (;;) {
-        while (!w->busy && !w->quit)
-            pthread_cond_wait(&w->cv, &w->mu);
-        if (!w->busy)
-            break;
-        pthread_mutex_unlock(&w->mu);
-        weft_hash h;
-        size_t len = 0;
-        int rc = xorb_commit(w->s, w->job, &h, &len);
-        pthread_mutex_lock(&w->mu);
-        w->rc = rc;
-        if (rc < 0)
-            snprintf(w->msg, sizeof w->msg, "%s", weft_err_last());
-        w->hash = h;
-        w->len = len;
-        w->busy = 0;
-        pthread_cond_broadcast(&w->cv);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
-}
-
-/* Waits for the writer's job, if any, and takes its result: the in-flight slot gets its hash. */
-static int ingest_writer_wait(weft_store_ingest *in)
-{
-    xorb_writer *w = &in->writer;
-    if (in->inflight_slot == UINT32_MAX)
-        return 0;
-    pthread_mutex_lock(&w->mu);
-    while (w->busy)
-        pthread_cond_wait(&w->cv, &w->mu);
-    int rc = w->rc;
-    pthread_mutex_unlock(&w->mu);
-    if (rc < 0)
-        return weft_err_set(rc, "%s", w->msg);
-    in->xorbs[in->inflight_slot] = w->hash;
-    in->result.stored_bytes += w->len;
+    in->xorbs[in->pending_slot] = built.hash;
+    in->result.stored_bytes += built.len;
     in->result.new_xorbs++;
-    in->inflight_slot = UINT32_MAX;
-    memset(in->inflight->idx, 0, sizeof in->inflight->idx);
-    weft_xorb_builder_reset(in->spare);
-    return 0;
-}
-
-/* Hands the pending xorb to the writer and starts a new one. */
-static int ingest_flush_xorb(weft_store_ingest *in)
-{
-    if (weft_xorb_builder_n_chunks(in->builder) == 0)
-        return 0;
-    int rc = ingest_writer_wait(in);
-    if (rc < 0)
-        return rc;
-    xorb_writer *w = &in->writer;
-    weft_xorb_builder *full = in->builder;
-    in->builder = in->spare;
-    in->spare = full;
-    ingest_table *t = in->inflight;
-    in->inflight = in->pending;
-    in->pending = t;
-    in->inflight_slot = in->pending_slot;
+    weft_xorb_builder_reset(in->builder);
+    memset(in->pending_idx, 0, sizeof in->pending_idx);
     in->pending_raw = 0;
-    pthread_mutex_lock(&w->mu);
-    w->job = full;
-    w->busy = 1;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
     return ingest_new_slot(in, NULL, &in->pending_slot);
 }
 
-static size_t table_probe(const ingest_table *t, const weft_hash *h)
+static size_t pending_probe(const weft_store_ingest *in, const weft_hash *h)
 {
     size_t i = (size_t)weft_xet_hash_tail_u64(h) & (PENDING_SLOTS - 1);
-    while (t->idx[i] != 0 && !weft_hash_eq(&t->hash[i], h))
+    while (in->pending_idx[i] != 0 && !weft_hash_eq(&in->pending_hash[i], h))
         i = (i + 1) & (PENDING_SLOTS - 1);
     return i;
 }
@@ -252,20 +160,12 @@ static size_t table_probe(const ingest_table *t, const weft_hash *h)
 static int ingest_chunk(const uint8_t *data, size_t len, const weft_hash *hash, void *payload)
 {
     weft_store_ingest *in = payload;
-    /* Already in the pending xorb, or in the one being written? */
-    size_t slot = table_probe(in->pending, hash);
-    if (in->pending->idx[slot] != 0) {
+    /* Already in the pending xorb? */
+    size_t slot = pending_probe(in, hash);
+    if (in->pending_idx[slot] != 0) {
         in->result.dedup_bytes += len;
         in->result.dedup_chunks++;
-        return ingest_add_ref(in, in->pending_slot, in->pending->idx[slot] - 1, hash, len);
-    }
-    if (in->inflight_slot != UINT32_MAX) {
-        size_t f = table_probe(in->inflight, hash);
-        if (in->inflight->idx[f] != 0) {
-            in->result.dedup_bytes += len;
-            in->result.dedup_chunks++;
-            return ingest_add_ref(in, in->inflight_slot, in->inflight->idx[f] - 1, hash, len);
-        }
+        return ingest_add_ref(in, in->pending_slot, in->pending_idx[slot] - 1, hash, len);
     }
     /* Already in the store? */
     sqlite3_bind_blob(in->find_chunk, 1, hash->b, WEFT_HASH_LEN, SQLITE_STATIC);
@@ -291,14 +191,14 @@ static int ingest_chunk(const uint8_t *data, size_t len, const weft_hash *hash, 
         int rc = ingest_flush_xorb(in);
         if (rc < 0)
             return rc;
-        slot = table_probe(in->pending, hash);
+        slot = pending_probe(in, hash);
     }
     uint32_t idx = weft_xorb_builder_n_chunks(in->builder);
     int rc = weft_xorb_builder_add(in->builder, hash, data, len);
     if (rc < 0)
         return rc;
-    in->pending->idx[slot] = idx + 1;
-    in->pending->hash[slot] = *hash;
+    in->pending_idx[slot] = idx + 1;
+    in->pending_hash[slot] = *hash;
     in->pending_raw += len;
     in->result.new_bytes += len;
     in->result.new_chunks++;
@@ -309,23 +209,9 @@ void weft_store_ingest_abort(weft_store_ingest *in)
 {
     if (in == NULL)
         return;
-    xorb_writer *w = &in->writer;
-    if (w->started) {
-        pthread_mutex_lock(&w->mu);
-        w->quit = 1;
-        pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->thread, NULL); /* finishes a job in flight first */
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->cv);
-    }
-    weft_store_close(w->s);
     sqlite3_finalize(in->find_chunk);
     weft_chunker_free(in->chunker);
     weft_xorb_builder_free(in->builder);
-    weft_xorb_builder_free(in->spare);
-    free(in->pending);
-    free(in->inflight);
     if (in->sha != NULL)
         sha_worker_finish(in->sha, NULL);
     free(in->xorbs);
@@ -340,28 +226,9 @@ int weft_store_ingest_begin(weft_store *s, weft_store_ingest **out)
     if (in == NULL)
         return weft_err_set(WEFT_ENOMEM, "ingest: out of memory");
     in->s = s;
-    in->inflight_slot = UINT32_MAX;
-    in->pending = calloc(1, sizeof *in->pending);
-    in->inflight = calloc(1, sizeof *in->inflight);
-    int rc = in->pending && in->inflight ? weft_chunker_new(&in->chunker)
-                                         : weft_err_set(WEFT_ENOMEM, "ingest: out of memory");
+    int rc = weft_chunker_new(&in->chunker);
     if (rc == 0)
         rc = weft_xorb_builder_new(&in->builder, s->ingest_scheme);
-    if (rc == 0)
-        rc = weft_xorb_builder_new(&in->spare, s->ingest_scheme);
-    if (rc == 0)
-        rc = weft_store_open(&in->writer.s, s->dir);
-    if (rc == 0) {
-        pthread_mutex_init(&in->writer.mu, NULL);
-        pthread_cond_init(&in->writer.cv, NULL);
-        if (pthread_create(&in->writer.thread, NULL, xorb_writer_main, &in->writer) != 0) {
-            pthread_mutex_destroy(&in->writer.mu);
-            pthread_cond_destroy(&in->writer.cv);
-            rc = weft_err_set(WEFT_ENOMEM, "ingest: cannot start the xorb writer thread");
-        } else {
-            in->writer.started = 1;
-        }
-    }
     if (rc == 0)
         rc = sha_worker_start(&in->sha);
     if (rc == 0)
@@ -461,8 +328,6 @@ int weft_store_ingest_finish(weft_store_ingest *in, weft_store_put_result *out)
     int rc = weft_chunker_finish(in->chunker, ingest_chunk, in);
     if (rc == 0)
         rc = ingest_flush_xorb(in);
-    if (rc == 0)
-        rc = ingest_writer_wait(in);
     if (rc == 0) {
         sha_worker_finish(in->sha, in->result.file.sha256);
         in->sha = NULL;

@@ -60,7 +60,6 @@ int weft_store_open(weft_store **out, const char *dir)
         return weft_err_set(WEFT_ENOMEM, "store: out of memory");
     s->xorb_limit = WEFT_XORB_MAX_BYTES;
     s->ingest_scheme = WEFT_XET_SCHEME_NONE;
-    snprintf(s->dir, sizeof s->dir, "%s", dir);
     int rc = weft_fs_mkdirs(dir);
     if (rc < 0)
         goto out;

@@ -8,10 +8,7 @@
 #include "weft/store.h"
 #include "weft/xorb.h"
 
-#include <limits.h>
-
 struct weft_store {
-    char dir[PATH_MAX];
     sqlite3 *db;
     weft_backend *backend;
     size_t xorb_limit; /* chunk bytes per xorb */
