@@ -1,18 +1,31 @@
 /* The chunk store: every large file the hub holds, as Xet chunks packed into xorbs.
  *
- * A store is a directory: xorbs/ (the fs backend's objects) and index.db (SQLite, WAL) mapping
- * chunk hash -> (xorb, chunk index), xorb -> sizes, file (Xet file hash, SHA-256) -> terms.
- * Ingest chunks a byte stream, deduplicates every chunk against the index, packs new chunks
- * into xorbs (<= 64 MiB, <= 8,192 chunks) and records the file. Crash safety: a xorb object is
- * durable before the index rows naming it are committed, and a file's row and terms are
- * committed in one transaction after all its xorbs are durable, so a crash (kill -9 included)
- * leaves at most unreferenced objects, which gc removes, never a dangling reference.
- * Several processes and threads may ingest into one store at once (SQLite locking, busy
- * timeout); one weft_store handle is used by one thread at a time.
- * Reads resolve a file's terms and read only the chunk bytes a range needs (the xorb footer
- * gives every chunk's offsets), verifying each chunk's hash unless told not to; a chunk that
- * fails is reported as WEFT_ECORRUPT naming the xorb, before any of its bytes are passed on.
- * Errors are WEFT_E* codes with a message from weft_err_last(). */
+ * A store is a directory: xorbs/ (the fs backend's objects, named by xorb hash) and index.db
+ * (SQLite, WAL) mapping chunk hash -> (xorb, chunk index), xorb -> sizes, and each file (named by
+ * its Xet file hash and by its SHA-256) -> its terms, runs of consecutive chunks of one xorb.
+ * Ingest chunks a byte stream with the Xet chunker, deduplicates every chunk against the index and
+ * the chunks already seen in the same upload, packs new chunks into xorbs (<= 64 MiB, <= 8,192
+ * chunks) and records the file. Reads resolve the terms and read only the chunk bytes a range
+ * needs (a xorb's footer gives every chunk's offsets), checking each chunk's hash unless told not
+ * to; a chunk that fails is reported as WEFT_ECORRUPT naming the xorb before any of its bytes
+ * reach the caller.
+ *
+ * Crash safety: a xorb object is durable on the backend before the index rows naming it are
+ * committed, and a file's row and terms are committed in one transaction after every xorb they use
+ * is durable and still indexed. A crash (kill -9 included) therefore leaves at most objects no row
+ * names, which gc deletes after a grace window, never a dangling reference.
+ *
+ * Ownership and threads: a weft_store handle (and an ingest begun on it) is used by one thread at
+ * a time; open one handle per thread. Any number of handles, threads and processes may use one
+ * store at once: SQLite transactions (with a busy timeout) serialize the short writes, and a chunk
+ * stored concurrently by two uploads only costs a missed dedup. Ingest runs SHA-256 and xorb
+ * writing on two helper threads of its own.
+ *
+ * Errors: functions return 0 or a negative WEFT_E* code with a one-line message in
+ * weft_err_last(): WEFT_ENOTFOUND (no such file), WEFT_EINVALID (bad hash text, bad range),
+ * WEFT_ECORRUPT (stored data failed a check), WEFT_EIO, WEFT_ENOMEM, WEFT_ECONFLICT (a concurrent
+ * gc removed what an upload relied on; put again). Expected load: uploads and downloads of
+ * multi-GB files at memory speed, many small range reads, gc and fsck run by an operator. */
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
@@ -25,100 +38,160 @@
 typedef struct weft_store weft_store;
 
 typedef struct weft_store_file {
-    weft_hash xet_hash;  /* Xet file hash */
-    uint8_t sha256[32];  /* the Git LFS oid */
-    uint64_t size;       /* bytes */
-    int64_t created;     /* unix seconds */
+    weft_hash xet_hash; /* Xet file hash */
+    uint8_t sha256[32]; /* the Git LFS oid */
+    uint64_t size;      /* bytes */
+    int64_t created;    /* unix seconds */
 } weft_store_file;
 
 typedef struct weft_store_put_result {
     weft_store_file file;
-    uint64_t new_bytes;      /* raw bytes of chunks stored anew by this put */
-    uint64_t dedup_bytes;    /* raw bytes of chunks the store already had */
-    uint64_t stored_bytes;   /* bytes written to xorb objects (after compression, with footers) */
+    uint64_t new_bytes;    /* raw bytes of chunks stored anew by this put */
+    uint64_t dedup_bytes;  /* raw bytes of chunks the store (or this upload) already had */
+    uint64_t stored_bytes; /* bytes written to xorb objects (headers and footers included) */
     uint32_t new_chunks, dedup_chunks, new_xorbs;
+    int existed; /* the store already had this file; nothing was recorded */
 } weft_store_put_result;
 
 typedef struct weft_store_stats {
     uint64_t n_files;
     uint64_t logical_bytes;  /* sum of file sizes */
-    uint64_t unique_bytes;   /* raw bytes of distinct chunks */
+    uint64_t unique_bytes;   /* raw bytes of the chunks in xorbs */
     uint64_t physical_bytes; /* bytes of xorb objects */
     uint64_t n_chunks, n_xorbs;
 } weft_store_stats;
 
-/* Opens (creating if needed) the store in dir. */
+/* Opens the store in dir, creating the directory and index if needed and migrating an index
+ * written by an older weft. WEFT_EINVALID for an index from a newer weft. */
 WEFT_MUST_USE int weft_store_open(weft_store **out, const char *dir);
+
+/* Closes the handle (NULL is fine). No ingest begun on it may still be open. */
 void weft_store_close(weft_store *s);
 
-/* Test hook: caps xorbs at max_bytes of chunk data (0 = the Xet default of 64 MiB). */
+/* Caps xorbs at max_bytes of raw chunk data (0 = the Xet limit, 64 MiB): a test hook to get
+ * many xorbs from small files. */
 void weft_store_set_xorb_limit(weft_store *s, size_t max_bytes);
 
-/* Compression of new chunks at ingest: off by default (chunks stored raw, scheme none), so
- * ingest runs at hashing speed; on = Xet's auto choice of LZ4 / BG4-LZ4 per chunk, which
- * costs about 1.2 s per GB of BF16 weights on one core for a ~1.2x smaller store. */
+/* Compression of new chunks at ingest: off by default (chunks stored raw, Xet scheme 0), so ingest
+ * runs at hashing speed and writes chunk bytes straight from the input buffers; on = Xet's auto
+ * choice of LZ4 / BG4-LZ4 per chunk (about 1.2 s of CPU per GB of BF16 weights for a ~1.2x
+ * smaller store). */
 void weft_store_set_compression(weft_store *s, int compress);
 
-/* ---- ingest ---- */
+/* ---- ingest ---------------------------------------------------------------------------- */
 
 typedef struct weft_store_ingest weft_store_ingest;
 
+/* Starts an upload into s. The ingest borrows s until finish or abort. */
 WEFT_MUST_USE int weft_store_ingest_begin(weft_store *s, weft_store_ingest **out);
+
+/* Feeds the next n bytes of the file (any split; copied, so p is only borrowed). */
 WEFT_MUST_USE int weft_store_ingest_feed(weft_store_ingest *in, const void *p, size_t n);
-/* Flushes the last xorb and commits the file. Frees `in` whatever the outcome. */
+
+/* Ends the input, writes the last xorb and commits the file. *out (may be NULL) gets the result.
+ * Frees `in` whatever the outcome. */
 WEFT_MUST_USE int weft_store_ingest_finish(weft_store_ingest *in, weft_store_put_result *out);
-/* Gives up: nothing is committed for the file (xorbs already written stay for dedup/gc). */
+
+/* Gives up: nothing is committed for the file (xorbs already written stay for dedup or gc).
+ * Frees `in`; NULL is fine. */
 void weft_store_ingest_abort(weft_store_ingest *in);
 
-/* Ingests everything readable from fd. progress(done, payload) is called about every 8 MiB
- * (may be NULL). */
+/* Progress callback: bytes consumed so far. */
+typedef void (*weft_store_progress_cb)(uint64_t done, void *payload);
+
+/* Ingests everything readable from fd (a file, pipe or socket), reading straight into the
+ * ingest's buffers. progress (may be NULL) is called about every 8 MiB and once at the end. */
 WEFT_MUST_USE int weft_store_put_fd(weft_store *s, int fd, weft_store_put_result *out,
-                                    void (*progress)(uint64_t done, void *payload),
-                                    void *payload);
+                                    weft_store_progress_cb progress, void *payload);
 
-/* ---- files ---- */
+/* ---- files ----------------------------------------------------------------------------- */
 
-/* Finds a file by either name, given as 64 hex digits: the SHA-256 (plain hex) or the Xet file
- * hash (Xet hex). WEFT_ENOTFOUND if the store has neither; WEFT_EINVALID for bad hex. */
+/* Finds a file by either name, given as text: the SHA-256 (plain hex) or the Xet file hash (Xet
+ * hex), 64 hex digits either way. WEFT_EINVALID for anything else, WEFT_ENOTFOUND if the store
+ * has neither. */
 WEFT_MUST_USE int weft_store_lookup(weft_store *s, const char *hex, weft_store_file *out);
 
-/* Receives reconstructed bytes in order; a negative return stops the read and is returned. */
+/* Finds a file by its Xet file hash. */
+WEFT_MUST_USE int weft_store_stat(weft_store *s, const weft_hash *file, weft_store_file *out);
+
+/* Receives reconstructed bytes in order; p is borrowed for the call. A negative return stops the
+ * read and is returned by it. */
 typedef int (*weft_store_write_cb)(const uint8_t *p, size_t n, void *payload);
 
-/* Streams bytes [offset, offset + len) of a file (len is clamped to the file's end; an offset
- * past the end is WEFT_EINVALID). verify != 0 re-hashes every chunk before passing it on. */
-WEFT_MUST_USE int weft_store_read(weft_store *s, const weft_hash *file, uint64_t offset,
-                                  uint64_t len, int verify, weft_store_write_cb cb, void *payload);
+enum {
+    WEFT_STORE_READ_NO_VERIFY = 1, /* skip re-hashing chunks (footers are still bounds-checked) */
+};
 
-/* Lists every file, oldest first. */
-WEFT_MUST_USE int weft_store_list(weft_store *s,
-                                  int (*cb)(const weft_store_file *f, void *payload),
+/* Streams bytes [offset, offset + len) of a file to cb. len is clamped to the file's end
+ * (UINT64_MAX = to the end); an offset past the end is WEFT_EINVALID. Unless
+ * WEFT_STORE_READ_NO_VERIFY is in flags, every chunk read is re-hashed and each xorb's footer is
+ * checked against the xorb's name before any byte of it is passed on. */
+WEFT_MUST_USE int weft_store_read(weft_store *s, const weft_hash *file, uint64_t offset,
+                                  uint64_t len, int flags, weft_store_write_cb cb, void *payload);
+
+/* weft_store_read writing to a file descriptor. */
+WEFT_MUST_USE int weft_store_read_fd(weft_store *s, const weft_hash *file, uint64_t offset,
+                                     uint64_t len, int flags, int fd);
+
+/* Calls cb for every file, oldest first; a negative return stops the listing and is returned. */
+WEFT_MUST_USE int weft_store_list(weft_store *s, int (*cb)(const weft_store_file *f, void *payload),
                                   void *payload);
 
-/* Forgets a file (its chunks stay until gc finds them unreferenced). */
+/* Forgets a file (its chunks stay until gc finds them unreferenced). WEFT_ENOTFOUND if absent. */
 WEFT_MUST_USE int weft_store_remove(weft_store *s, const weft_hash *file);
 
 WEFT_MUST_USE int weft_store_get_stats(weft_store *s, weft_store_stats *out);
 
-/* ---- maintenance ---- */
+/* ---- maintenance ----------------------------------------------------------------------- */
+
+#define WEFT_STORE_GC_GRACE_DEFAULT 3600
 
 typedef struct weft_store_gc_result {
-    uint32_t xorbs_deleted, xorbs_rewritten, orphans_deleted;
+    uint32_t xorbs_deleted;    /* no live chunk left */
+    uint32_t xorbs_rewritten;  /* live share under half: live chunks copied to a new xorb */
+    uint32_t orphans_deleted;  /* backend objects no index row names (crash leftovers) */
+    uint32_t rewrites_skipped; /* a concurrent upload started using a xorb being rewritten */
+    uint32_t xorbs_skipped;    /* damaged or missing: left for fsck to report */
     uint64_t bytes_freed;
 } weft_store_gc_result;
 
-/* Mark and sweep from the live files: deletes xorbs no file uses, rewrites xorbs of which less
- * than half the bytes are live, and deletes backend objects the index does not know. Xorbs and
- * objects younger than grace_seconds are left alone (uploads not yet committed). */
+/* Mark and sweep from the live files (every file row): deletes xorbs no file uses, rewrites xorbs
+ * of which less than half the raw bytes are live, and deletes backend objects the index does not
+ * name. Xorbs and objects younger than grace_seconds are left alone, which is what protects
+ * uploads in flight; grace 0 is for a store nobody is writing to. Safe to run beside readers and
+ * writers: index changes are transactions that precede object deletions, and a concurrent upload
+ * that loses a xorb it deduplicated against fails with WEFT_ECONFLICT instead of committing a
+ * dangling reference. A reader in the middle of a file whose xorb is rewritten may fail with
+ * WEFT_ENOTFOUND; reading again succeeds. */
 WEFT_MUST_USE int weft_store_gc(weft_store *s, int64_t grace_seconds, weft_store_gc_result *out);
 
-/* Called by fsck for each damaged xorb, with the reason and the files that depend on it. */
-typedef void (*weft_store_fsck_cb)(const char *xorb_hex, const char *reason,
-                                   const weft_store_file *files, size_t n_files, void *payload);
+/* One problem fsck found: a damaged or missing xorb (xorb_hex set), or an index entry that
+ * disagrees with the data (xorb_hex set when a xorb is involved, else ""), with every file that
+ * depends on it. Everything is borrowed for the duration of the callback. */
+typedef struct weft_store_fsck_problem {
+    const char *xorb_hex;
+    const char *reason;
+    const weft_store_file *files;
+    size_t n_files;
+} weft_store_fsck_problem;
 
-/* Re-hashes every chunk of every xorb and checks index against backend. *n_damaged gets the
- * number of damaged or missing xorbs (0 = clean). */
+typedef void (*weft_store_fsck_cb)(const weft_store_fsck_problem *p, void *payload);
+
+typedef struct weft_store_fsck_result {
+    uint32_t xorbs_checked;
+    uint32_t files_checked;
+    uint32_t problems;       /* damaged or missing xorbs plus inconsistent index entries */
+    uint32_t files_affected; /* distinct files named in problems */
+    uint32_t orphans;        /* objects no row names: not damage, gc removes them */
+    uint64_t bytes_checked;
+} weft_store_fsck_result;
+
+/* Reads every xorb the index or a term names and re-verifies it whole (headers, decoding, every
+ * chunk hash, the xorb hash, the footer), checks its index rows (xorb sizes, chunk rows) and every
+ * file's terms against the footers (bounds, byte counts, the Xet file hash recomputed from the
+ * chunk hashes). cb (may be NULL) gets each problem. Returns 0 when the check ran, whatever it
+ * found (see out->problems); an error only when it could not run. */
 WEFT_MUST_USE int weft_store_fsck(weft_store *s, weft_store_fsck_cb cb, void *payload,
-                                  uint32_t *n_damaged);
+                                  weft_store_fsck_result *out);
 
 #endif

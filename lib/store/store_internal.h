@@ -1,7 +1,9 @@
-/* Internals shared by the files of lib/store: the store handle and the SQLite index helpers. */
+/* Internals shared by the files of lib/store: the store handle, the SQLite index helpers
+ * (index.c), footer loading and big buffers (store.c). */
 #ifndef WEFT_STORE_INTERNAL_H
 #define WEFT_STORE_INTERNAL_H
 
+#include <limits.h>
 #include <sqlite3.h>
 
 #include "weft/backend.h"
@@ -9,30 +11,84 @@
 #include "weft/xorb.h"
 
 struct weft_store {
+    char dir[PATH_MAX];
     sqlite3 *db;
     weft_backend *backend;
-    size_t xorb_limit; /* chunk bytes per xorb */
+    int owns_backend;  /* 0 for a peer handle, which borrows its parent's */
+    size_t xorb_limit; /* raw chunk bytes per xorb */
     int ingest_scheme; /* WEFT_XET_SCHEME_* for new chunks */
 };
+
+/* One term of a file: chunks [start, end) of a xorb, raw bytes in all. */
+typedef struct weft_store_term {
+    weft_hash xorb;
+    uint32_t start, end;
+    uint64_t raw;
+} weft_store_term;
+
+/* ---- index.c ---- */
+
+/* Opens an SQLite connection on the index at path with the store's settings (busy timeout, WAL,
+ * synchronous=FULL). With migrate, brings the schema up to date first. */
+int weft_store__index_open(sqlite3 **out, const char *path, int migrate);
+
+/* A second handle on the same store for another thread: its own SQLite connection, the parent's
+ * backend and settings (borrowed: close the peer before the parent). */
+int weft_store__peer_open(weft_store *parent, weft_store **out);
+
+/* Maps the connection's last SQLite failure to a WEFT_E* with a message naming `what`. */
+int weft_store__db_error(weft_store *s, const char *what);
 
 /* Runs SQL with no result rows. */
 int weft_store__exec(weft_store *s, const char *sql);
 
-/* Prepares a statement; errors name the SQL's purpose. */
+/* Prepares a statement. */
 int weft_store__prepare(weft_store *s, sqlite3_stmt **out, const char *sql);
 
-/* Maps the last SQLite failure to a WEFT_E* with a message. */
-int weft_store__db_error(weft_store *s, const char *what);
+/* BEGIN IMMEDIATE (the write lock, waiting up to the busy timeout) / COMMIT / ROLLBACK. Rollback
+ * is for error paths and keeps the error message already set. */
+int weft_store__begin(weft_store *s);
+int weft_store__commit(weft_store *s);
+void weft_store__rollback(weft_store *s);
 
-/* Loads and parses a stored xorb's footer (object size, then tail). */
-int weft_store__load_footer(weft_store *s, const weft_hash *xorb, weft_xorb_footer **out,
-                            uint64_t *object_len);
+/* Inserts the rows of a durable xorb: its xorbs row and a chunks row for every chunk the index
+ * does not already place elsewhere (or every chunk, moving them, with `move_chunks`). Call inside
+ * a transaction. */
+int weft_store__xorb_insert(weft_store *s, const weft_xorb_footer *f, uint64_t stored_bytes,
+                            int move_chunks);
 
-/* The files whose terms use a xorb (array to free). */
+/* *known = 1 if the index has a xorbs row for x. */
+int weft_store__xorb_known(weft_store *s, const weft_hash *x, int *known);
+
+/* Runs `sql` with the hash bound to ?1 (no result rows). */
+int weft_store__exec_hash(weft_store *s, const char *sql, const weft_hash *h);
+
+/* A file's terms in order (array to free). */
+int weft_store__terms_load(weft_store *s, const weft_hash *file, weft_store_term **out,
+                           size_t *n_out);
+
+/* The files whose terms use a xorb (array to free), oldest first. */
 int weft_store__files_using(weft_store *s, const weft_hash *xorb, weft_store_file **out,
                             size_t *n_out);
 
 /* Fills a weft_store_file from columns (xet_hash, sha256, size, created) starting at col. */
 void weft_store__file_from_row(weft_store_file *f, sqlite3_stmt *st, int col);
+
+/* Copies a 32-byte blob column into h; WEFT_ECORRUPT if the column is not 32 bytes. */
+int weft_store__hash_col(weft_hash *h, sqlite3_stmt *st, int col);
+
+/* ---- store.c ---- */
+
+/* Loads and parses a stored xorb's footer: object size, a 64 KiB tail read (more if the footer is
+ * longer). With verify, also checks that the footer's chunk hashes and sizes hash to the xorb's
+ * name, so every chunk hash read from it can be trusted. *object_len (may be NULL) gets the size.
+ */
+int weft_store__load_footer(weft_store *s, const weft_hash *xorb, int verify,
+                            weft_xorb_footer **out, uint64_t *object_len);
+
+/* Large buffers (MiBs, long-lived within a call) from anonymous memory with transparent huge pages
+ * requested: first-touch page faults dominate otherwise (about 3 ms per MiB on a VM). */
+void *weft_store__big_alloc(size_t len);
+void weft_store__big_free(void *p, size_t len);
 
 #endif

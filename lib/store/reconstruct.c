@@ -1,0 +1,275 @@
+/* Reconstruction: a file or a byte range of it, streamed from its terms (include/weft/store.h).
+ *
+ * For each term that overlaps the range, the xorb's footer (loaded once per xorb per read and
+ * kept in a small cache; with verification on, checked against the xorb's name so its chunk
+ * hashes can be trusted) gives every chunk's physical and unpacked offsets, so only the chunks
+ * that hold wanted bytes are read from the backend, in windows of up to READ_WINDOW bytes: read
+ * amplification is the footer plus the partial chunks at the two ends. Each chunk's header is
+ * checked against the footer, the chunk is decoded (raw chunks are used in place) and, when
+ * verifying, re-hashed and compared before any of its bytes reach the caller.
+ * If a xorb vanishes mid-read (a concurrent gc rewrote it), the read reloads the file's terms and
+ * resumes where it stopped: the bytes are the same, only their place changed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+#include "weft/chunker.h"
+#include "weft/fsutil.h"
+
+#define READ_WINDOW (8u << 20)
+#define READ_SMALL (4u << 20) /* reads shorter than this get an exactly sized window */
+#define READ_FOOTER_CACHE 16
+#define READ_RETRIES 3
+/* One chunk as stored: header + the largest payload a header may declare. */
+#define READ_CHUNK_MAX (WEFT_XORB_CHUNK_HEADER_LEN + WEFT_XORB_MAX_COMPRESSED_LEN)
+
+typedef struct read_ctx {
+    weft_store *s;
+    int verify;
+    weft_store_write_cb cb;
+    void *payload;
+    uint64_t emitted;
+    struct {
+        weft_hash xorb;
+        weft_xorb_footer *f;
+    } cache[READ_FOOTER_CACHE];
+    unsigned cache_next;
+    uint8_t *window;
+    size_t window_cap;
+    int window_big;
+    uint8_t *raw; /* one decoded chunk */
+} read_ctx;
+
+static int read_footer(read_ctx *c, const weft_hash *xorb, const weft_xorb_footer **out)
+{
+    for (unsigned i = 0; i < READ_FOOTER_CACHE; i++) {
+        if (c->cache[i].f != NULL && weft_hash_eq(&c->cache[i].xorb, xorb)) {
+            *out = c->cache[i].f;
+            return 0;
+        }
+    }
+    weft_xorb_footer *f = NULL;
+    int rc = weft_store__load_footer(c->s, xorb, c->verify, &f, NULL);
+    if (rc < 0)
+        return rc;
+    unsigned k = c->cache_next++ % READ_FOOTER_CACHE;
+    weft_xorb_footer_free(c->cache[k].f);
+    c->cache[k].xorb = *xorb;
+    c->cache[k].f = f;
+    *out = f;
+    return 0;
+}
+
+/* The window, sized on first use from the bytes the whole read wants. */
+static int read_window(read_ctx *c, uint64_t want)
+{
+    if (c->window != NULL)
+        return 0;
+    if (want < READ_SMALL) {
+        /* Wanted bytes, their chunk headers, and a partial chunk at each end. */
+        c->window_cap = (size_t)want + (size_t)want / 256 + 2 * READ_CHUNK_MAX + 4096;
+        c->window = malloc(c->window_cap);
+    } else {
+        c->window_cap = READ_WINDOW;
+        c->window = weft_store__big_alloc(READ_WINDOW);
+        c->window_big = 1;
+    }
+    c->raw = malloc(WEFT_XET_CHUNK_MAX);
+    if (c->window == NULL || c->raw == NULL)
+        return weft_err_set(WEFT_ENOMEM, "read: out of memory");
+    return 0;
+}
+
+/* Checks chunk k of a window against the footer and decodes it; *raw_out points at its raw
+ * bytes (in the window for raw chunks, else in c->raw). */
+static int read_chunk(read_ctx *c, const weft_xorb_footer *f, uint32_t k, const uint8_t *chunk,
+                      const uint8_t **raw_out)
+{
+    size_t plen = f->phys_off[k + 1] - f->phys_off[k];
+    size_t raw_len = f->raw_off[k + 1] - f->raw_off[k];
+    weft_xorb_chunk_header h;
+    int rc = weft_xorb_chunk_header_parse(&h, chunk, plen);
+    if (rc < 0)
+        goto out;
+    if (h.raw_len != raw_len || (size_t)h.compressed_len + WEFT_XORB_CHUNK_HEADER_LEN != plen) {
+        rc = weft_err_set(WEFT_ECORRUPT, "chunk %u: header disagrees with the footer", k);
+        goto out;
+    }
+    if (h.scheme == WEFT_XET_SCHEME_NONE) {
+        *raw_out = chunk + WEFT_XORB_CHUNK_HEADER_LEN;
+    } else {
+        size_t got = 0;
+        rc = weft_xorb_chunk_decode(c->raw, WEFT_XET_CHUNK_MAX, &got, chunk, plen);
+        if (rc < 0)
+            goto out;
+        *raw_out = c->raw;
+    }
+    if (c->verify) {
+        weft_hash hash;
+        weft_xet_chunk_hash(&hash, *raw_out, raw_len);
+        if (!weft_hash_eq(&hash, &f->chunk_hashes[k]))
+            rc = weft_err_set(WEFT_ECORRUPT, "chunk %u does not match its hash", k);
+    }
+out:
+    return rc;
+}
+
+/* Emits bytes [skip, skip + want) of a term. */
+static int read_term(read_ctx *c, const weft_store_term *t, const weft_xorb_footer *f,
+                     uint64_t skip, uint64_t want)
+{
+    char name[WEFT_HASH_HEX_LEN + 1];
+    int rc = 0;
+    weft_xet_hash_to_hex(name, &t->xorb);
+    if (t->end > f->n_chunks || f->raw_off[t->end] - f->raw_off[t->start] != t->raw) {
+        rc = weft_err_set(WEFT_ECORRUPT,
+                          "xorb %s is damaged: its footer disagrees with the index (term "
+                          "[%u, %u), %u chunks)",
+                          name, t->start, t->end, f->n_chunks);
+        goto out;
+    }
+    uint64_t pos = f->raw_off[t->start] + skip, stop = pos + want;
+    uint32_t i = weft_xorb_footer_chunk_at(f, pos);
+    while (pos < stop) {
+        /* One backend read covering as many needed chunks as fit the window. */
+        uint32_t j = i + 1;
+        while (j < t->end && f->raw_off[j] < stop &&
+               f->phys_off[j + 1] - f->phys_off[i] <= c->window_cap)
+            j++;
+        rc = c->s->backend->get(c->s->backend, name, f->phys_off[i], c->window,
+                                f->phys_off[j] - f->phys_off[i]);
+        if (rc < 0)
+            goto out;
+        for (uint32_t k = i; k < j && pos < stop; k++) {
+            const uint8_t *raw = NULL;
+            rc = read_chunk(c, f, k, c->window + (f->phys_off[k] - f->phys_off[i]), &raw);
+            if (rc < 0) {
+                rc = weft_err_wrap(WEFT_ECORRUPT, "xorb %s is damaged", name);
+                goto out;
+            }
+            uint64_t from = pos - f->raw_off[k], avail = f->raw_off[k + 1] - pos;
+            uint64_t n = avail < stop - pos ? avail : stop - pos;
+            rc = c->cb(raw + from, (size_t)n, c->payload);
+            if (rc < 0)
+                goto out;
+            pos += n;
+            c->emitted += n;
+        }
+        i = j;
+    }
+out:
+    return rc;
+}
+
+/* One attempt: bytes [offset, offset + len) from the file's current terms. */
+static int read_range(read_ctx *c, const weft_hash *file, uint64_t offset, uint64_t len, int first)
+{
+    weft_store_term *terms = NULL;
+    size_t n_terms = 0;
+    uint64_t total = 0, at = 0;
+    weft_store_file info;
+    /* The file row and its terms from one snapshot (a read transaction never blocks writers). */
+    int rc = weft_store__exec(c->s, "BEGIN");
+    if (rc < 0)
+        goto out;
+    rc = weft_store_stat(c->s, file, &info);
+    if (rc == 0)
+        rc = weft_store__terms_load(c->s, file, &terms, &n_terms);
+    weft_store__rollback(c->s);
+    if (rc < 0)
+        goto out;
+    for (size_t i = 0; i < n_terms; i++)
+        total += terms[i].raw; /* each bounded by terms_load: no overflow */
+    if (total != info.size) {
+        rc = weft_err_set(WEFT_ECORRUPT,
+                          "store index: the file's terms hold %llu bytes but it has %llu; run "
+                          "weft store fsck",
+                          (unsigned long long)total, (unsigned long long)info.size);
+        goto out;
+    }
+    if (first && offset > total) {
+        rc = weft_err_set(WEFT_EINVALID,
+                          "range starts at byte %llu, past the end of the file (%llu bytes)",
+                          (unsigned long long)offset, (unsigned long long)total);
+        goto out;
+    }
+    if (offset > total)
+        offset = total;
+    if (len > total - offset)
+        len = total - offset;
+    if (len > 0) {
+        rc = read_window(c, len);
+        if (rc < 0)
+            goto out;
+    }
+    for (size_t i = 0; i < n_terms && len > 0; i++) {
+        const weft_store_term *t = &terms[i];
+        if (at + t->raw <= offset) {
+            at += t->raw;
+            continue;
+        }
+        const weft_xorb_footer *footer = NULL;
+        rc = read_footer(c, &t->xorb, &footer);
+        if (rc < 0)
+            goto out;
+        uint64_t skip = offset > at ? offset - at : 0;
+        uint64_t want = t->raw - skip < len ? t->raw - skip : len;
+        rc = read_term(c, t, footer, skip, want);
+        if (rc < 0)
+            goto out;
+        len -= want;
+        offset += want;
+        at += t->raw;
+    }
+out:
+    free(terms);
+    return rc;
+}
+
+int weft_store_read(weft_store *s, const weft_hash *file, uint64_t offset, uint64_t len, int flags,
+                    weft_store_write_cb cb, void *payload)
+{
+    read_ctx c = {
+        .s = s, .verify = !(flags & WEFT_STORE_READ_NO_VERIFY), .cb = cb, .payload = payload};
+    int rc = 0;
+    for (int attempt = 0; attempt <= READ_RETRIES; attempt++) {
+        uint64_t done = c.emitted;
+        rc =
+            read_range(&c, file, offset + done, len == UINT64_MAX ? len : len - done, attempt == 0);
+        if (rc != WEFT_ENOTFOUND || attempt == READ_RETRIES)
+            break;
+        /* A xorb is gone: if the file still exists, its terms moved (gc); read them again. */
+        char msg[512];
+        weft_store_file f;
+        snprintf(msg, sizeof msg, "%s", weft_err_last());
+        if (weft_store_stat(s, file, &f) < 0) {
+            rc = weft_err_set(WEFT_ENOTFOUND, "%s", msg);
+            break;
+        }
+        for (unsigned i = 0; i < READ_FOOTER_CACHE; i++) {
+            weft_xorb_footer_free(c.cache[i].f);
+            c.cache[i].f = NULL;
+        }
+    }
+    for (unsigned i = 0; i < READ_FOOTER_CACHE; i++)
+        weft_xorb_footer_free(c.cache[i].f);
+    if (c.window_big)
+        weft_store__big_free(c.window, c.window_cap);
+    else
+        free(c.window);
+    free(c.raw);
+    return rc;
+}
+
+static int read_write_fd(const uint8_t *p, size_t n, void *payload)
+{
+    return weft_fs_write_full(*(const int *)payload, p, n, "output");
+}
+
+int weft_store_read_fd(weft_store *s, const weft_hash *file, uint64_t offset, uint64_t len,
+                       int flags, int fd)
+{
+    return weft_store_read(s, file, offset, len, flags, read_write_fd, &fd);
+}
