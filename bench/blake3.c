@@ -15,25 +15,13 @@
 #include <unistd.h>
 
 #include "crypto/blake3_internal.h"
+#include "bench_util.h"
 #include "weft/blake3.h"
 
 #define BENCH_SMALL (64 * 1024)
 
 /* Every digest is folded in here so the compiler cannot drop a call. */
 static volatile uint8_t bench_sink;
-
-static double bench_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int bench_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double bench_median(double *v, int n)
 {

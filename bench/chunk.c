@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "weft/blake3.h"
 #include "weft/chunker.h"
 #include "weft/fsutil.h"
@@ -29,19 +30,6 @@ static int bench_collect(const uint8_t *data, size_t len, const weft_hash *hash,
     b->nodes[b->n].size = len;
     b->n++;
     return 0;
-}
-
-static double bench_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int bench_cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int main(int argc, char **argv)
