@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "store_internal.h"
@@ -148,7 +149,15 @@ int weft_store__index_open(sqlite3 **out, const char *path, int migrate)
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-%d;",
              INDEX_CACHE_KIB);
-    rc = index_exec(db, pragmas, "settings");
+    /* Switching a new database to WAL takes an exclusive lock that SQLite's busy handler does
+     * not wait for, so several processes opening one fresh store at once must retry. */
+    for (int attempt = 0;; attempt++) {
+        rc = index_exec(db, pragmas, "settings");
+        int code = sqlite3_errcode(db);
+        if (rc == 0 || attempt >= 400 || (code != SQLITE_BUSY && code != SQLITE_LOCKED))
+            break;
+        usleep(25000);
+    }
     if (rc == 0 && migrate)
         rc = index_migrate(db, path);
 out:
