@@ -6,7 +6,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build asan test run bench fuzz clean format
+.PHONY: all deps build asan test run demo bench fuzz clean format
 
 all: build
 
@@ -30,8 +30,15 @@ test: deps
 	$(MAKE) build asan
 	@bash scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
 
-# Until the server exists: the store at work on generated data.
+# The hub on the embedded default: ./weft-data (SQLite + local files), http://127.0.0.1:8080.
+# The first start creates the user 'admin' and prints its token once.
+DATA ?= ./weft-data
+LISTEN ?= 127.0.0.1:8080
 run: deps build
+	$(BUILD)/weft serve --data $(DATA) --listen $(LISTEN)
+
+# The chunk store at work on generated data (put a file, an edited copy, show the dedup).
+demo: deps build
 	@bash scripts/demo.sh $(BUILD)/weft
 
 bench: deps build

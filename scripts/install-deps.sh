@@ -8,6 +8,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 apt_packages=(
     build-essential cmake pkg-config git clang
     libssl-dev libsqlite3-dev liblz4-dev libzstd-dev libjansson-dev libcmocka-dev
+    libmicrohttpd-dev libgit2-dev libyaml-dev libcurl4-openssl-dev git-lfs curl
+    nginx-light wrk
     b3sum lz4 zstd bc openssl coreutils nodejs npm
 )
 

@@ -32,7 +32,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "weft/buf.h"
 #include "weft/err.h"
+#include "weft/shard.h"
 #include "weft/xet_hash.h"
 
 typedef struct weft_store weft_store;
@@ -193,5 +195,114 @@ typedef struct weft_store_fsck_result {
  * found (see out->problems); an error only when it could not run. */
 WEFT_MUST_USE int weft_store_fsck(weft_store *s, weft_store_fsck_cb cb, void *payload,
                                   weft_store_fsck_result *out);
+
+/* ---- Xet CAS (lib/store/xet_cas.c) ----------------------------------------------------------
+ * What the Xet CAS API of `weft serve` needs (specs/xet-storage.md §1.3–1.6): clients chunk and
+ * pack files themselves, upload xorbs, then a shard naming each file's terms; downloads ask for a
+ * file's terms and fetch byte ranges of the stored xorbs; uploads ask which chunks the store
+ * already holds. Everything a client sends is verified before the store records it, and the
+ * same crash-safety order holds as for ingest: an object is durable before rows name it, a
+ * file's rows are committed in one transaction after the xorbs they name are checked in it. */
+
+typedef struct weft_store_xorb_put_result {
+    int was_inserted;      /* 0: the store already had this xorb (its bytes were still checked) */
+    uint32_t n_chunks;
+    uint64_t raw_bytes;    /* sum of the uncompressed chunk sizes */
+    uint64_t stored_bytes; /* object size, footer included */
+} weft_store_xorb_put_result;
+
+/* Stores a xorb a client uploaded. p[0..len) holds its chunks as the client serialized them,
+ * optionally followed by a server footer (ignored: the footer is rebuilt). Every chunk header is
+ * bounded, every payload decoded and hashed, and the xorb hash must equal *hash, all before
+ * anything is written: WEFT_EINVALID for a hash mismatch, WEFT_ECORRUPT for malformed bytes,
+ * WEFT_ELIMIT over 64 MiB of chunks or 8,192 chunks; nothing changes then. A new xorb is written
+ * durably through the backend (the chunk bytes exactly as sent, so physical offsets are the
+ * client's) and its chunks are indexed for dedup. A xorb already stored is not rewritten (its
+ * object is put back if missing) and its gc grace window starts again, since a shard naming it
+ * is about to follow. out may be NULL. */
+WEFT_MUST_USE int weft_store_xorb_put(weft_store *s, const weft_hash *hash, const void *p,
+                                      size_t len, weft_store_xorb_put_result *out);
+
+typedef struct weft_store_shard_result {
+    uint32_t n_files;   /* file entries in the shard */
+    uint32_t new_files; /* recorded by this call; the others were stored already */
+    uint64_t new_bytes; /* sum of the sizes of the new files */
+} weft_store_shard_result;
+
+/* Records the files of an uploaded shard (parsed with weft_shard_parse; its CAS-info section is
+ * not needed, the stored xorbs are the truth). Checked for every file, before anything is
+ * recorded: the shard's upload rules (weft_shard_check_upload); every term's xorb is stored, its
+ * chunk range lies inside it and its byte count and verification hash match the xorb's chunks;
+ * the Xet file hash recomputed from the chunk hashes and sizes equals the declared one; a SHA-256
+ * metadata extension is present (Git LFS pointers name files by it) and equals the SHA-256 of the
+ * reconstructed bytes, which are read back for it (about a second per GB). Then all new files
+ * are recorded in one transaction. Any failure is WEFT_EINVALID naming the file (Xet hex) and the
+ * term, and records nothing. Files the store already has are left as they are. out may be NULL. */
+WEFT_MUST_USE int weft_store_shard_register(weft_store *s, const weft_shard *shard,
+                                            weft_store_shard_result *out);
+
+/* One term of a reconstruction: chunks [chunk_start, chunk_end) of a xorb. */
+typedef struct weft_store_recon_term {
+    weft_hash xorb;
+    uint32_t chunk_start, chunk_end;
+    uint32_t raw_len; /* uncompressed bytes of those chunks */
+} weft_store_recon_term;
+
+/* A byte range to fetch from a stored xorb: chunks [chunk_start, chunk_end) are the physical
+ * bytes [byte_start, byte_end) of the object (headers included, as served by
+ * weft_store_xorb_read). */
+typedef struct weft_store_recon_fetch {
+    weft_hash xorb;
+    uint32_t chunk_start, chunk_end;
+    uint64_t byte_start, byte_end;
+} weft_store_recon_fetch;
+
+typedef struct weft_store_recon {
+    weft_store_file file;
+    uint64_t offset;                  /* first byte of the file the answer covers */
+    uint64_t len;                     /* bytes it covers (after clamping to the file's end) */
+    uint64_t offset_into_first_range; /* bytes of the first term's chunks before `offset` */
+    size_t n_terms;
+    weft_store_recon_term *terms; /* in file order; the first and last trimmed to the range */
+    size_t n_fetches;
+    weft_store_recon_fetch *fetches; /* sorted by xorb hash bytes, then chunk_start; the ranges of
+                                      * one xorb are disjoint and not adjacent (merged), and each
+                                      * term lies inside one of them */
+} weft_store_recon;
+
+/* The reconstruction of bytes [offset, offset + len) of a file (len clamped to the file's end;
+ * UINT64_MAX = to the end): the terms that cover it and, per xorb, the physical byte ranges to
+ * fetch. An offset past the end is WEFT_EINVALID (offset == size gives no terms). Reads each
+ * xorb's footer once (bounds-checked, not re-hashed: weft_store_xorb_read checks the chunks when
+ * they are fetched). *out is the caller's, freed with weft_store_recon_free. */
+WEFT_MUST_USE int weft_store_recon_get(weft_store *s, const weft_hash *file, uint64_t offset,
+                                       uint64_t len, weft_store_recon **out);
+
+/* Frees a reconstruction; NULL is fine. */
+void weft_store_recon_free(weft_store_recon *r);
+
+/* Reads bytes [offset, offset + len) of a stored xorb object into dst: a range of the chunk bytes
+ * (the footer is not served), as the fetches of weft_store_recon_get name them. Unless flags has
+ * WEFT_STORE_READ_NO_VERIFY, the footer is checked against the xorb's name and every chunk the
+ * range touches is decoded and re-hashed before this returns (WEFT_ECORRUPT naming the xorb and
+ * chunk; dst is then undefined). WEFT_ENOTFOUND for a xorb the store lacks, WEFT_EINVALID for a
+ * range outside the chunk bytes. For ranges up to a few MiB: call again for more. */
+WEFT_MUST_USE int weft_store_xorb_read(weft_store *s, const weft_hash *xorb, uint64_t offset,
+                                       void *dst, size_t len, int flags);
+
+/* At most this many xorbs in a dedup answer (the one holding the chunk, then its neighbours). */
+#define WEFT_STORE_DEDUP_MAX_XORBS 32
+
+/* Global dedup query (specs/xet-storage.md §1.6). If `chunk` is a key chunk the store holds (the
+ * first chunk of a stored file, or a chunk hash whose last 8 bytes read as a little-endian u64 are
+ * ≡ 0 mod 1024), appends to out a shard with a footer and no file entries listing the xorb that
+ * holds it, then xorbs used by files that use that xorb, in file order (up to
+ * WEFT_STORE_DEDUP_MAX_XORBS in all: where the client's next chunks probably are), every chunk
+ * hash replaced by its HMAC under key (weft_xet_hmac), with key and key_expiry (unix seconds) in
+ * the footer: a client learns where a chunk is only if it already has the chunk. WEFT_ENOTFOUND
+ * if the chunk is unknown or not a key chunk. key should be fresh for every answer. */
+WEFT_MUST_USE int weft_store_dedup_query(weft_store *s, const weft_hash *chunk,
+                                         const uint8_t key[32], uint64_t key_expiry,
+                                         weft_buf *out);
 
 #endif

@@ -1,5 +1,5 @@
-/* The store's index in SQLite: schema and migrations, connection settings, and the queries on
- * files (include/weft/store.h, lib/store/store_internal.h).
+/* The store's index in SQLite: schema and migrations (applied, with the connection settings, by
+ * weft/sqlite_db.h), and the queries on files (include/weft/store.h, lib/store/store_internal.h).
  *
  * Schema (docs/internals/store.md has the full story):
  *   xorbs(hash, n_chunks, raw_bytes, stored_bytes, created)   objects the index vouches for
@@ -13,13 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <time.h>
 
 #include "store_internal.h"
 #include "weft/sha256.h"
+#include "weft/sqlite_db.h"
 
-#define INDEX_BUSY_TIMEOUT_MS 60000
 #define INDEX_CACHE_KIB 32768
 
 /* Migration k (1-based) brings the schema from version k-1 to k. Append only; never edit one
@@ -48,119 +47,29 @@ static const char *const index_migrations[] = {
 };
 #define INDEX_VERSION ((int)(sizeof index_migrations / sizeof index_migrations[0]))
 
+static const weft_sqlite_db_schema index_schema = {
+    .label = "store index",
+    .migrations = index_migrations,
+    .n_migrations = INDEX_VERSION,
+    .legacy_version_sql = "SELECT value FROM meta WHERE key = 'schema_version'",
+};
+
 static int index_db_error(sqlite3 *db, const char *what)
 {
-    int code = sqlite3_errcode(db);
-    int rc = code == SQLITE_BUSY || code == SQLITE_LOCKED      ? WEFT_ECONFLICT
-             : code == SQLITE_CORRUPT || code == SQLITE_NOTADB ? WEFT_ECORRUPT
-             : code == SQLITE_NOMEM                            ? WEFT_ENOMEM
-             : code == SQLITE_CONSTRAINT                       ? WEFT_ECONFLICT
-                                                               : WEFT_EIO;
-    return weft_err_set(rc, "store index: %s: %s", what, sqlite3_errmsg(db));
+    return weft_sqlite_db_error(db, "store index", what);
 }
 
 static int index_exec(sqlite3 *db, const char *sql, const char *what)
 {
-    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return index_db_error(db, what);
-    return 0;
-}
-
-/* The schema version: the newest applied migration, or meta.schema_version of the first stores,
- * or 0 for an empty database. Call inside a transaction. */
-static int index_version(sqlite3 *db, int *version)
-{
-    sqlite3_stmt *st = NULL;
-    *version = 0;
-    int rc = 0;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT (SELECT max(version) FROM schema_migrations),"
-                           " (SELECT value FROM meta WHERE key = 'schema_version')",
-                           -1, &st, NULL) != SQLITE_OK) {
-        /* One of the tables is missing: an empty database, or a store from before
-         * schema_migrations. */
-        sqlite3_stmt *old = NULL;
-        if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &old,
-                               NULL) == SQLITE_OK &&
-            sqlite3_step(old) == SQLITE_ROW)
-            *version = sqlite3_column_int(old, 0);
-        sqlite3_finalize(old);
-        goto out;
-    }
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = index_db_error(db, "read schema version");
-        goto out;
-    }
-    *version = sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int(st, 0)
-                                                         : sqlite3_column_int(st, 1);
-out:
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int index_migrate(sqlite3 *db, const char *path)
-{
-    int version = 0;
-    int rc = index_exec(db, "BEGIN IMMEDIATE", "begin migration");
-    if (rc < 0)
-        return rc;
-    rc = index_version(db, &version);
-    if (rc == 0 && version > INDEX_VERSION)
-        rc = weft_err_set(WEFT_EINVALID,
-                          "store index %s has schema version %d; this weft knows up to %d "
-                          "(upgrade weft)",
-                          path, version, INDEX_VERSION);
-    if (rc == 0 && version < INDEX_VERSION)
-        rc = index_exec(db,
-                        "CREATE TABLE IF NOT EXISTS schema_migrations(version INTEGER PRIMARY KEY,"
-                        " applied INTEGER NOT NULL)",
-                        "create schema_migrations");
-    for (int v = version; rc == 0 && v < INDEX_VERSION; v++) {
-        char record[160];
-        rc = index_exec(db, index_migrations[v], "migrate");
-        if (rc < 0) {
-            rc = weft_err_wrap(rc, "store index %s: migration %d", path, v + 1);
-            break;
-        }
-        snprintf(record, sizeof record,
-                 "INSERT INTO schema_migrations(version, applied) VALUES(%d, %lld)", v + 1,
-                 (long long)time(NULL));
-        rc = index_exec(db, record, "record migration");
-    }
-    if (rc == 0)
-        return index_exec(db, "COMMIT", "commit migration");
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
+    return weft_sqlite_db_exec(db, sql, "store index", what);
 }
 
 int weft_store__index_open(sqlite3 **out, const char *path, int migrate)
 {
     sqlite3 *db = NULL;
-    int rc = 0;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-        rc = weft_err_set(WEFT_EIO, "store: cannot open %s: %s", path,
-                          db ? sqlite3_errmsg(db) : "out of memory");
-        goto out;
-    }
-    sqlite3_busy_timeout(db, INDEX_BUSY_TIMEOUT_MS);
-    /* WAL: readers never block the writer. synchronous=FULL: a commit survives power loss,
-     * which is what lets `put` report a file as stored. */
-    char pragmas[128];
-    snprintf(pragmas, sizeof pragmas,
-             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-%d;",
-             INDEX_CACHE_KIB);
-    /* Switching a new database to WAL takes an exclusive lock that SQLite's busy handler does
-     * not wait for, so several processes opening one fresh store at once must retry. */
-    for (int attempt = 0;; attempt++) {
-        rc = index_exec(db, pragmas, "settings");
-        int code = sqlite3_errcode(db);
-        if (rc == 0 || attempt >= 400 || (code != SQLITE_BUSY && code != SQLITE_LOCKED))
-            break;
-        usleep(25000);
-    }
+    int rc = weft_sqlite_db_open(&db, path, "store index", INDEX_CACHE_KIB);
     if (rc == 0 && migrate)
-        rc = index_migrate(db, path);
-out:
+        rc = weft_sqlite_db_migrate(db, path, &index_schema);
     if (rc < 0) {
         sqlite3_close(db);
         return rc;

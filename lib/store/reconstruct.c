@@ -82,10 +82,8 @@ static int read_window(read_ctx *c, uint64_t want)
     return 0;
 }
 
-/* Checks chunk k of a window against the footer and decodes it; *raw_out points at its raw
- * bytes (in the window for raw chunks, else in c->raw). */
-static int read_chunk(read_ctx *c, const weft_xorb_footer *f, uint32_t k, const uint8_t *chunk,
-                      const uint8_t **raw_out)
+int weft_store__chunk_check(const weft_xorb_footer *f, uint32_t k, const uint8_t *chunk,
+                            uint8_t *scratch, int verify, const uint8_t **raw_out)
 {
     size_t plen = f->phys_off[k + 1] - f->phys_off[k];
     size_t raw_len = f->raw_off[k + 1] - f->raw_off[k];
@@ -101,12 +99,12 @@ static int read_chunk(read_ctx *c, const weft_xorb_footer *f, uint32_t k, const 
         *raw_out = chunk + WEFT_XORB_CHUNK_HEADER_LEN;
     } else {
         size_t got = 0;
-        rc = weft_xorb_chunk_decode(c->raw, WEFT_XET_CHUNK_MAX, &got, chunk, plen);
+        rc = weft_xorb_chunk_decode(scratch, WEFT_XET_CHUNK_MAX, &got, chunk, plen);
         if (rc < 0)
             goto out;
-        *raw_out = c->raw;
+        *raw_out = scratch;
     }
-    if (c->verify) {
+    if (verify) {
         weft_hash hash;
         weft_xet_chunk_hash(&hash, *raw_out, raw_len);
         if (!weft_hash_eq(&hash, &f->chunk_hashes[k]))
@@ -144,7 +142,8 @@ static int read_term(read_ctx *c, const weft_store_term *t, const weft_xorb_foot
             goto out;
         for (uint32_t k = i; k < j && pos < stop; k++) {
             const uint8_t *raw = NULL;
-            rc = read_chunk(c, f, k, c->window + (f->phys_off[k] - f->phys_off[i]), &raw);
+            rc = weft_store__chunk_check(f, k, c->window + (f->phys_off[k] - f->phys_off[i]), c->raw,
+                                         c->verify, &raw);
             if (rc < 0) {
                 rc = weft_err_wrap(WEFT_ECORRUPT, "xorb %s is damaged", name);
                 goto out;
@@ -163,12 +162,45 @@ out:
     return rc;
 }
 
+/* Emits bytes [offset, offset + len) of the concatenation of terms (offset + len within it). */
+static int read_terms(read_ctx *c, const weft_store_term *terms, size_t n_terms, uint64_t offset,
+                      uint64_t len)
+{
+    uint64_t at = 0;
+    int rc = 0;
+    if (len > 0) {
+        rc = read_window(c, len);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < n_terms && len > 0; i++) {
+        const weft_store_term *t = &terms[i];
+        if (at + t->raw <= offset) {
+            at += t->raw;
+            continue;
+        }
+        const weft_xorb_footer *footer = NULL;
+        rc = read_footer(c, &t->xorb, &footer);
+        if (rc < 0)
+            return rc;
+        uint64_t skip = offset > at ? offset - at : 0;
+        uint64_t want = t->raw - skip < len ? t->raw - skip : len;
+        rc = read_term(c, t, footer, skip, want);
+        if (rc < 0)
+            return rc;
+        len -= want;
+        offset += want;
+        at += t->raw;
+    }
+    return 0;
+}
+
 /* One attempt: bytes [offset, offset + len) from the file's current terms. */
 static int read_range(read_ctx *c, const weft_hash *file, uint64_t offset, uint64_t len, int first)
 {
     weft_store_term *terms = NULL;
     size_t n_terms = 0;
-    uint64_t total = 0, at = 0;
+    uint64_t total = 0;
     weft_store_file info;
     /* The file row and its terms from one snapshot (a read transaction never blocks writers). */
     int rc = weft_store__exec(c->s, "BEGIN");
@@ -199,33 +231,21 @@ static int read_range(read_ctx *c, const weft_hash *file, uint64_t offset, uint6
         offset = total;
     if (len > total - offset)
         len = total - offset;
-    if (len > 0) {
-        rc = read_window(c, len);
-        if (rc < 0)
-            goto out;
-    }
-    for (size_t i = 0; i < n_terms && len > 0; i++) {
-        const weft_store_term *t = &terms[i];
-        if (at + t->raw <= offset) {
-            at += t->raw;
-            continue;
-        }
-        const weft_xorb_footer *footer = NULL;
-        rc = read_footer(c, &t->xorb, &footer);
-        if (rc < 0)
-            goto out;
-        uint64_t skip = offset > at ? offset - at : 0;
-        uint64_t want = t->raw - skip < len ? t->raw - skip : len;
-        rc = read_term(c, t, footer, skip, want);
-        if (rc < 0)
-            goto out;
-        len -= want;
-        offset += want;
-        at += t->raw;
-    }
+    rc = read_terms(c, terms, n_terms, offset, len);
 out:
     free(terms);
     return rc;
+}
+
+static void read_ctx_dispose(read_ctx *c)
+{
+    for (unsigned i = 0; i < READ_FOOTER_CACHE; i++)
+        weft_xorb_footer_free(c->cache[i].f);
+    if (c->window_big)
+        weft_store__big_free(c->window, c->window_cap);
+    else
+        free(c->window);
+    free(c->raw);
 }
 
 int weft_store_read(weft_store *s, const weft_hash *file, uint64_t offset, uint64_t len, int flags,
@@ -253,13 +273,20 @@ int weft_store_read(weft_store *s, const weft_hash *file, uint64_t offset, uint6
             c.cache[i].f = NULL;
         }
     }
-    for (unsigned i = 0; i < READ_FOOTER_CACHE; i++)
-        weft_xorb_footer_free(c.cache[i].f);
-    if (c.window_big)
-        weft_store__big_free(c.window, c.window_cap);
-    else
-        free(c.window);
-    free(c.raw);
+    read_ctx_dispose(&c);
+    return rc;
+}
+
+int weft_store__read_terms(weft_store *s, const weft_store_term *terms, size_t n_terms, int flags,
+                           weft_store_write_cb cb, void *payload)
+{
+    read_ctx c = {
+        .s = s, .verify = !(flags & WEFT_STORE_READ_NO_VERIFY), .cb = cb, .payload = payload};
+    uint64_t total = 0;
+    for (size_t i = 0; i < n_terms; i++)
+        total += terms[i].raw; /* each ≤ 8,192 × 128 KiB: callers bound n_terms */
+    int rc = read_terms(&c, terms, n_terms, 0, total);
+    read_ctx_dispose(&c);
     return rc;
 }
 

@@ -1,5 +1,5 @@
 /* Internals shared by the files of lib/store: the store handle, the SQLite index helpers
- * (index.c), footer loading and big buffers (store.c). */
+ * (index.c), footer loading and big buffers (store.c), reading a term list (reconstruct.c). */
 #ifndef WEFT_STORE_INTERNAL_H
 #define WEFT_STORE_INTERNAL_H
 
@@ -90,5 +90,20 @@ int weft_store__load_footer(weft_store *s, const weft_hash *xorb, int verify,
  * requested: first-touch page faults dominate otherwise (about 3 ms per MiB on a VM). */
 void *weft_store__big_alloc(size_t len);
 void weft_store__big_free(void *p, size_t len);
+
+/* ---- reconstruct.c ---- */
+
+/* Streams all bytes of terms[0..n_terms) in order to cb, checked as weft_store_read checks them
+ * (flags: WEFT_STORE_READ_NO_VERIFY). For terms not yet recorded as a file: xet_cas.c reads an
+ * uploaded file back through it to check its SHA-256 before registering it. */
+int weft_store__read_terms(weft_store *s, const weft_store_term *terms, size_t n_terms, int flags,
+                           weft_store_write_cb cb, void *payload);
+
+/* Checks chunk k of a xorb, whose stored bytes (header + payload, [phys_off[k], phys_off[k+1]))
+ * are at `chunk`, against footer f and decodes it: *raw_out points at its raw bytes (inside
+ * `chunk` for raw chunks, else in scratch, WEFT_XET_CHUNK_MAX bytes). With verify, the raw bytes
+ * are re-hashed and compared with the footer's hash. WEFT_ECORRUPT naming the chunk. */
+int weft_store__chunk_check(const weft_xorb_footer *f, uint32_t k, const uint8_t *chunk,
+                            uint8_t *scratch, int verify, const uint8_t **raw_out);
 
 #endif

@@ -32,5 +32,9 @@ const char *cli_human_bytes(char *buf, unsigned long buflen, uint64_t n);
 /* The commands. */
 int cmd_store(int argc, char **argv);
 int cmd_xet(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_org(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif

@@ -16,8 +16,12 @@ typedef struct cli_command {
 } cli_command;
 
 static const cli_command commands[] = {
+    {"serve", cmd_serve, "the Hugging Face Hub-compatible server (API, LFS, Xet, git)"},
     {"store", cmd_store, "the chunk store: put, get, ls, rm, stats, fsck, gc"},
     {"xet", cmd_xet, "Xet formats on local files: chunk boundaries and hashes"},
+    {"user", cmd_user, "user accounts of the hub: create, ls"},
+    {"org", cmd_org, "organizations and their members: create, add, rm, ls"},
+    {"token", cmd_token, "access tokens: create, revoke, ls"},
 };
 
 static void print_help(FILE *out)

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The server over loopback, beside anchors in the same run:
+#   - single-stream download of a large LFS file with curl from `weft serve` vs nginx serving the
+#     same bytes as a plain file (sendfile), medians of several runs;
+#   - LFS upload (batch + signed PUT) with curl, beside sha256sum of the same bytes (the least
+#     work the server must do: it also chunks, hashes chunks and writes xorbs durably);
+#   - model_info requests per second with wrk (2 threads, 32 connections, 5 s).
+#   bash bench/serve.sh BUILD_DIR     (WEFT_BENCH_SIZE bytes, default 1 GiB; WEFT_BENCH_RUNS)
+set -euo pipefail
+build=${1:-build}
+size=${WEFT_BENCH_SIZE:-1073741824}
+runs=${WEFT_BENCH_RUNS:-5}
+work=$(mktemp -d /tmp/weft-bench-serve.XXXXXX)
+weft=$build/weft
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
+    wait 2> /dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+file=$work/www/model.bin
+mkdir -p "$work/www"
+"$build/bench_gen_model" -o "$file" --size "$size" --seed 3 > /dev/null
+bytes=$(stat -c %s "$file")
+oid=$(sha256sum "$file" | cut -d' ' -f1)
+echo "input: $bytes bytes of synthetic BF16 safetensors; $(nproc) cores"
+
+"$weft" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" --quiet > "$work/serve.out" 2> "$work/serve.err" &
+pids+=($!)
+for _ in $(seq 400); do [ -s "$work/port" ] && break; sleep 0.05; done
+base=http://127.0.0.1:$(cat "$work/port")
+token=$(grep -o 'hf_[A-Za-z0-9]*' "$work/serve.out" | head -1)
+auth=(-H "authorization: Bearer $token")
+curl -sS "${auth[@]}" -X POST "$base/api/repos/create" -H 'content-type: application/json' -d '{"name":"bench"}' > /dev/null
+
+median() { sort -g | sed -n "$(( (runs + 1) / 2 ))p"; }
+gbps() { printf "%.2f" "$(echo "$bytes / $1 / 1000000000" | bc -l)"; }
+ratio() { printf "%.2f" "$(echo "$1 / $2" | bc -l)"; }
+
+# ---- LFS upload ----
+up_times=()
+for i in $(seq "$runs"); do
+    # a fresh store each run would need a restart; instead upload under a different oid by
+    # appending the run number, so every upload does the full work (chunk, hash, write)
+    printf '%08d' "$i" >> "$file"
+    o=$(sha256sum "$file" | cut -d' ' -f1)
+    n=$(stat -c %s "$file")
+    href=$(curl -sS "${auth[@]}" -X POST "$base/admin/bench.git/info/lfs/objects/batch" \
+        -H 'content-type: application/vnd.git-lfs+json' \
+        -d "{\"operation\":\"upload\",\"transfers\":[\"basic\"],\"objects\":[{\"oid\":\"$o\",\"size\":$n}]}" |
+        grep -o '"upload":{"href":"[^"]*"' | sed -E 's/.*"href":"([^"]*)"/\1/')
+    t=$(curl -sS -o /dev/null -w '%{time_total}' -X PUT --data-binary @"$file" "$href")
+    up_times+=("$t")
+done
+truncate -s "$bytes" "$file"
+up=$(printf '%s\n' "${up_times[@]}" | median)
+sha_t=()
+for _ in $(seq "$runs"); do
+    t0=$(date +%s.%N); sha256sum "$file" > /dev/null; t1=$(date +%s.%N)
+    sha_t+=("$(echo "$t1 - $t0" | bc -l)")
+done
+sha=$(printf '%s\n' "${sha_t[@]}" | median)
+echo
+echo "== LFS upload over loopback (curl PUT of the whole file; chunk + dedup + SHA-256 + durable xorbs)"
+echo "weft serve: $(gbps "$up") GB/s    sha256sum of the same file: $(gbps "$sha") GB/s    ratio $(ratio "$sha" "$up")x of sha256sum's time"
+
+# commit the last uploaded object under a path, then download it
+o=$oid
+href=$(curl -sS "${auth[@]}" -X POST "$base/admin/bench.git/info/lfs/objects/batch" \
+    -H 'content-type: application/vnd.git-lfs+json' \
+    -d "{\"operation\":\"upload\",\"transfers\":[\"basic\"],\"objects\":[{\"oid\":\"$o\",\"size\":$bytes}]}" |
+    grep -o '"upload":{"href":"[^"]*"' | sed -E 's/.*"href":"([^"]*)"/\1/' || true)
+[ -n "$href" ] && curl -sS -o /dev/null -X PUT --data-binary @"$file" "$href"
+curl -sS "${auth[@]}" -X POST "$base/api/models/admin/bench/commit/main" -H 'content-type: application/x-ndjson' \
+    --data-binary "{\"key\":\"header\",\"value\":{\"summary\":\"bench\"}}
+{\"key\":\"lfsFile\",\"value\":{\"path\":\"model.bin\",\"algo\":\"sha256\",\"oid\":\"$o\",\"size\":$bytes}}" > /dev/null
+
+# ---- nginx ----
+mkdir -p "$work/nginx"
+nport=$((20000 + RANDOM % 20000))
+cat > "$work/nginx/nginx.conf" << EOF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    server { listen 127.0.0.1:$nport; root $work/www; }
+}
+EOF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pids+=($!)
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nport/model.bin" -r 0-0 && break; sleep 0.05; done
+
+dl() { curl -sS -o /dev/null -w '%{time_total}\n' "$1"; }
+w_t=() n_t=()
+for _ in $(seq "$runs"); do
+    w_t+=("$(dl "$base/admin/bench/resolve/main/model.bin")")
+    n_t+=("$(dl "http://127.0.0.1:$nport/model.bin")")
+done
+w=$(printf '%s\n' "${w_t[@]}" | median)
+n=$(printf '%s\n' "${n_t[@]}" | median)
+got=$(curl -sS "$base/admin/bench/resolve/main/model.bin" | sha256sum | cut -d' ' -f1)
+[ "$got" = "$oid" ] || { echo "bench: download differs"; exit 1; }
+echo
+echo "== single-stream download over loopback (curl, medians of $runs; chunk hashes re-checked)"
+echo "weft serve: $(gbps "$w") GB/s    nginx (sendfile, same bytes): $(gbps "$n") GB/s    ratio $(ratio "$n" "$w")x"
+
+# ---- model_info rps ----
+if command -v wrk > /dev/null; then
+    echo
+    echo "== model_info requests per second (wrk -t2 -c32 -d5s, GET /api/models/admin/bench)"
+    wrk -t2 -c32 -d5s "$base/api/models/admin/bench" | grep -E 'Requests/sec|Non-2xx|Socket errors' || true
+fi
