@@ -86,3 +86,7 @@ echo "weft store get --no-verify: $get_fast GB/s"
 echo "cat of the raw file (page cache): $cat_speed GB/s"
 echo "ratios: get/b3sum $(ratio "$get_verify" "$b3")x, get --no-verify/cat $(ratio "$get_fast" "$cat_speed")x"
 rm -rf "$work/store"
+
+echo
+echo "== the server over loopback (bench/serve.sh)"
+WEFT_BENCH_SIZE=$size WEFT_BENCH_RUNS=$runs bash "$src/bench/serve.sh" "$build"

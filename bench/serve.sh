@@ -2,7 +2,7 @@
 # The server over loopback, beside anchors in the same run:
 #   - single-stream download of a large LFS file with curl from `weft serve` vs nginx serving the
 #     same bytes as a plain file (sendfile), medians of several runs;
-#   - LFS upload (batch + signed PUT) with curl, beside sha256sum of the same bytes (the least
+#   - LFS upload (batch + signed PUT) with curl, beside openssl's SHA-256 of the same bytes (the least
 #     work the server must do: it also chunks, hashes chunks and writes xorbs durably);
 #   - model_info requests per second with wrk (2 threads, 32 connections, 5 s).
 #   bash bench/serve.sh BUILD_DIR     (WEFT_BENCH_SIZE bytes, default 1 GiB; WEFT_BENCH_RUNS)
@@ -51,20 +51,20 @@ for i in $(seq "$runs"); do
         -H 'content-type: application/vnd.git-lfs+json' \
         -d "{\"operation\":\"upload\",\"transfers\":[\"basic\"],\"objects\":[{\"oid\":\"$o\",\"size\":$n}]}" |
         grep -o '"upload":{"href":"[^"]*"' | sed -E 's/.*"href":"([^"]*)"/\1/')
-    t=$(curl -sS -o /dev/null -w '%{time_total}' -X PUT --data-binary @"$file" "$href")
+    t=$(curl -sS -o /dev/null -w "%{time_total}" -T "$file" "$href")
     up_times+=("$t")
 done
 truncate -s "$bytes" "$file"
 up=$(printf '%s\n' "${up_times[@]}" | median)
 sha_t=()
 for _ in $(seq "$runs"); do
-    t0=$(date +%s.%N); sha256sum "$file" > /dev/null; t1=$(date +%s.%N)
+    t0=$(date +%s.%N); openssl dgst -sha256 "$file" > /dev/null; t1=$(date +%s.%N)
     sha_t+=("$(echo "$t1 - $t0" | bc -l)")
 done
 sha=$(printf '%s\n' "${sha_t[@]}" | median)
 echo
 echo "== LFS upload over loopback (curl PUT of the whole file; chunk + dedup + SHA-256 + durable xorbs)"
-echo "weft serve: $(gbps "$up") GB/s    sha256sum of the same file: $(gbps "$sha") GB/s    ratio $(ratio "$sha" "$up")x of sha256sum's time"
+echo "weft serve: $(gbps "$up") GB/s    openssl dgst -sha256 of the same file (SHA-NI): $(gbps "$sha") GB/s    weft/openssl $(ratio "$sha" "$up")x"
 
 # commit the last uploaded object under a path, then download it
 o=$oid
@@ -72,7 +72,7 @@ href=$(curl -sS "${auth[@]}" -X POST "$base/admin/bench.git/info/lfs/objects/bat
     -H 'content-type: application/vnd.git-lfs+json' \
     -d "{\"operation\":\"upload\",\"transfers\":[\"basic\"],\"objects\":[{\"oid\":\"$o\",\"size\":$bytes}]}" |
     grep -o '"upload":{"href":"[^"]*"' | sed -E 's/.*"href":"([^"]*)"/\1/' || true)
-[ -n "$href" ] && curl -sS -o /dev/null -X PUT --data-binary @"$file" "$href"
+[ -n "$href" ] && curl -sS -o /dev/null -T "$file" "$href"
 curl -sS "${auth[@]}" -X POST "$base/api/models/admin/bench/commit/main" -H 'content-type: application/x-ndjson' \
     --data-binary "{\"key\":\"header\",\"value\":{\"summary\":\"bench\"}}
 {\"key\":\"lfsFile\",\"value\":{\"path\":\"model.bin\",\"algo\":\"sha256\",\"oid\":\"$o\",\"size\":$bytes}}" > /dev/null
@@ -82,6 +82,7 @@ mkdir -p "$work/nginx"
 nport=$((20000 + RANDOM % 20000))
 cat > "$work/nginx/nginx.conf" << EOF
 worker_processes 1;
+$( [ "$(id -u)" = 0 ] && echo 'user root;')
 daemon off;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
@@ -102,7 +103,12 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
 pids+=($!)
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nport/model.bin" -r 0-0 && break; sleep 0.05; done
 
-dl() { curl -sS -o /dev/null -w '%{time_total}\n' "$1"; }
+dl() {
+    local out
+    out=$(curl -sS -o /dev/null -w '%{http_code} %{time_total}' "$1")
+    [ "${out% *}" = 200 ] || { echo "bench: GET $1 answered ${out% *}" >&2; exit 1; }
+    echo "${out#* }"
+}
 w_t=() n_t=()
 for _ in $(seq "$runs"); do
     w_t+=("$(dl "$base/admin/bench/resolve/main/model.bin")")
@@ -114,7 +120,7 @@ got=$(curl -sS "$base/admin/bench/resolve/main/model.bin" | sha256sum | cut -d' 
 [ "$got" = "$oid" ] || { echo "bench: download differs"; exit 1; }
 echo
 echo "== single-stream download over loopback (curl, medians of $runs; chunk hashes re-checked)"
-echo "weft serve: $(gbps "$w") GB/s    nginx (sendfile, same bytes): $(gbps "$n") GB/s    ratio $(ratio "$n" "$w")x"
+echo "weft serve: $(gbps "$w") GB/s    nginx (sendfile, same bytes): $(gbps "$n") GB/s    weft/nginx $(ratio "$n" "$w")x"
 
 # ---- model_info rps ----
 if command -v wrk > /dev/null; then

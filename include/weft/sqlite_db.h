@@ -26,11 +26,11 @@
 #define WEFT_SQLITE_DB_BUSY_TIMEOUT_MS 60000
 
 typedef struct weft_sqlite_db_schema {
-    const char *label;                /* for messages: "store index", "metadata" */
-    const char *const *migrations;    /* SQL scripts, [k-1] takes version k-1 to k; append only */
-    int n_migrations;                 /* the newest version */
-    const char *legacy_version_sql;   /* one-row query giving the version of a database made
-                                       * before schema_migrations existed, or NULL */
+    const char *label;              /* for messages: "store index", "metadata" */
+    const char *const *migrations;  /* SQL scripts, [k-1] takes version k-1 to k; append only */
+    int n_migrations;               /* the newest version */
+    const char *legacy_version_sql; /* one-row query giving the version of a database made
+                                     * before schema_migrations existed, or NULL */
 } weft_sqlite_db_schema;
 
 /* Opens the database file at path (created if absent) with the settings above; cache_kib sets

@@ -131,6 +131,27 @@ enum {
 WEFT_MUST_USE int weft_store_read(weft_store *s, const weft_hash *file, uint64_t offset,
                                   uint64_t len, int flags, weft_store_write_cb cb, void *payload);
 
+/* A read that continues across calls, for callers that pull bytes (an HTTP response): the
+ * window buffer and the footers already checked are kept between calls, so reading a file in
+ * pieces costs what one weft_store_read of it costs. Same checks and errors as weft_store_read.
+ * Used by one thread at a time; its store handle must outlive it. */
+typedef struct weft_store_reader weft_store_reader;
+
+/* Starts reading [offset, offset + len) (len clamped to the end; an offset past it is
+ * WEFT_EINVALID). */
+WEFT_MUST_USE int weft_store_reader_open(weft_store *s, const weft_hash *file, uint64_t offset,
+                                         uint64_t len, int flags, weft_store_reader **out);
+
+/* Passes the next min(max, left) bytes to cb (nothing at the end). */
+WEFT_MUST_USE int weft_store_reader_next(weft_store_reader *r, uint64_t max,
+                                         weft_store_write_cb cb, void *payload);
+
+/* Bytes not read yet. */
+uint64_t weft_store_reader_left(const weft_store_reader *r);
+
+/* Frees the reader; NULL is fine. */
+void weft_store_reader_close(weft_store_reader *r);
+
 /* weft_store_read writing to a file descriptor. */
 WEFT_MUST_USE int weft_store_read_fd(weft_store *s, const weft_hash *file, uint64_t offset,
                                      uint64_t len, int flags, int fd);
@@ -205,7 +226,7 @@ WEFT_MUST_USE int weft_store_fsck(weft_store *s, weft_store_fsck_cb cb, void *pa
  * file's rows are committed in one transaction after the xorbs they name are checked in it. */
 
 typedef struct weft_store_xorb_put_result {
-    int was_inserted;      /* 0: the store already had this xorb (its bytes were still checked) */
+    int was_inserted; /* 0: the store already had this xorb (its bytes were still checked) */
     uint32_t n_chunks;
     uint64_t raw_bytes;    /* sum of the uncompressed chunk sizes */
     uint64_t stored_bytes; /* object size, footer included */
@@ -302,7 +323,6 @@ WEFT_MUST_USE int weft_store_xorb_read(weft_store *s, const weft_hash *xorb, uin
  * the footer: a client learns where a chunk is only if it already has the chunk. WEFT_ENOTFOUND
  * if the chunk is unknown or not a key chunk. key should be fresh for every answer. */
 WEFT_MUST_USE int weft_store_dedup_query(weft_store *s, const weft_hash *chunk,
-                                         const uint8_t key[32], uint64_t key_expiry,
-                                         weft_buf *out);
+                                         const uint8_t key[32], uint64_t key_expiry, weft_buf *out);
 
 #endif

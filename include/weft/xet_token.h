@@ -28,9 +28,9 @@
 enum { WEFT_XET_TOKEN_READ = 0, WEFT_XET_TOKEN_WRITE = 1 };
 
 typedef struct weft_xet_token {
-    int mode;                                /* WEFT_XET_TOKEN_READ or _WRITE */
-    int64_t exp;                             /* unix seconds; the token is refused after it */
-    char repo[WEFT_XET_TOKEN_REPO_MAX + 1];  /* "models/NS/NAME", no '\0' inside, not empty */
+    int mode;                               /* WEFT_XET_TOKEN_READ or _WRITE */
+    int64_t exp;                            /* unix seconds; the token is refused after it */
+    char repo[WEFT_XET_TOKEN_REPO_MAX + 1]; /* "models/NS/NAME", no '\0' inside, not empty */
 } weft_xet_token;
 
 /* Writes the signed token text for t into out (cap bytes, NUL-terminated). WEFT_ELIMIT if out is

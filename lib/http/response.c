@@ -163,7 +163,7 @@ void weft_http_respond_stream(weft_http_req *req, unsigned status, const char *c
     c->free_fn = free_fn;
     c->req = req;
     struct MHD_Response *resp = MHD_create_response_from_callback(
-        size == UINT64_MAX ? MHD_SIZE_UNKNOWN : size, 256 * 1024, stream_read, c, stream_free);
+        size == UINT64_MAX ? MHD_SIZE_UNKNOWN : size, 1024 * 1024, stream_read, c, stream_free);
     if (!resp) {
         stream_free(c);
         weft_http_respond_error(req, 500, NULL, "out of memory");

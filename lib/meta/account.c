@@ -25,8 +25,7 @@ int weft_meta__account_find(weft_meta *m, const char *name, int kind, weft_accou
     sqlite3_stmt *st = NULL;
     char q[WEFT_META_QUOTE_LEN];
     weft_account a;
-    int rc = weft_meta__prepare(m, &st,
-                                "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE name = ?1");
+    int rc = weft_meta__prepare(m, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts WHERE name = ?1");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -226,9 +225,7 @@ int weft_meta_is_member(weft_meta *m, const char *org, const char *user)
     sqlite3_bind_text(st, 1, org, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
-    rc = step == SQLITE_ROW    ? 1
-         : step == SQLITE_DONE ? 0
-                               : weft_meta__db_error(m, "membership");
+    rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : weft_meta__db_error(m, "membership");
     sqlite3_finalize(st);
     return rc;
 }
@@ -240,10 +237,11 @@ int weft_meta_user_orgs(weft_meta *m, const char *user, int (*cb)(const char *or
     int step = SQLITE_DONE;
     if (user == NULL)
         return weft_err_set(WEFT_EINVALID, "orgs of a user: no user given");
-    int rc = weft_meta__prepare(m, &st,
-                                "SELECT o.name FROM members JOIN accounts o ON o.id = members.org_id"
-                                " JOIN accounts u ON u.id = members.user_id"
-                                " WHERE u.name = ?1 ORDER BY o.name");
+    int rc =
+        weft_meta__prepare(m, &st,
+                           "SELECT o.name FROM members JOIN accounts o ON o.id = members.org_id"
+                           " JOIN accounts u ON u.id = members.user_id"
+                           " WHERE u.name = ?1 ORDER BY o.name");
     if (rc < 0)
         return rc;
     sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
@@ -291,8 +289,7 @@ int weft_meta_account_list(weft_meta *m, int (*cb)(const weft_account *a, void *
 {
     sqlite3_stmt *st = NULL;
     int step = SQLITE_DONE;
-    int rc =
-        weft_meta__prepare(m, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts ORDER BY name");
+    int rc = weft_meta__prepare(m, &st, "SELECT " ACCOUNT_COLUMNS " FROM accounts ORDER BY name");
     if (rc < 0)
         return rc;
     while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {

@@ -131,9 +131,8 @@ int weft_meta_repo_get(weft_meta *m, weft_repo_type type, const char *ns, const 
         return rc;
     if (ns == NULL || name == NULL)
         return weft_err_set(WEFT_EINVALID, "find repo: namespace and name are needed");
-    rc = weft_meta__prepare(m, &st,
-                            "SELECT " REPO_COLUMNS
-                            " FROM repos WHERE type = ?1 AND ns = ?2 AND name = ?3");
+    rc = weft_meta__prepare(
+        m, &st, "SELECT " REPO_COLUMNS " FROM repos WHERE type = ?1 AND ns = ?2 AND name = ?3");
     if (rc < 0)
         return rc;
     sqlite3_bind_int(st, 1, (int)type);
@@ -181,15 +180,14 @@ static int repo_change(weft_meta *m, const char *sql, weft_repo_type type, const
 
 int weft_meta_repo_delete(weft_meta *m, weft_repo_type type, const char *ns, const char *name)
 {
-    return repo_change(m, "DELETE FROM repos WHERE type = ?1 AND ns = ?2 AND name = ?3", type,
-                       ns, name, 0, NULL, "delete repo");
+    return repo_change(m, "DELETE FROM repos WHERE type = ?1 AND ns = ?2 AND name = ?3", type, ns,
+                       name, 0, NULL, "delete repo");
 }
 
-int weft_meta_repo_set_private(weft_meta *m, weft_repo_type type, const char *ns,
-                               const char *name, int is_private)
+int weft_meta_repo_set_private(weft_meta *m, weft_repo_type type, const char *ns, const char *name,
+                               int is_private)
 {
-    return repo_change(m,
-                       "UPDATE repos SET private = ?4 WHERE type = ?1 AND ns = ?2 AND name = ?3",
+    return repo_change(m, "UPDATE repos SET private = ?4 WHERE type = ?1 AND ns = ?2 AND name = ?3",
                        type, ns, name, is_private != 0, NULL, "set repo visibility");
 }
 
@@ -200,9 +198,11 @@ int weft_meta_repo_touch(weft_meta *m, weft_repo_type type, const char *ns, cons
         /* Listings hand the text to JSON parsers as an object: keep that promise here. */
         json_error_t jerr;
         size_t len = strnlen(card_json, REPO_CARD_MAX + 1);
+        char a[WEFT_META_QUOTE_LEN], b[WEFT_META_QUOTE_LEN];
         if (len > REPO_CARD_MAX)
             return weft_err_set(WEFT_ELIMIT, "card fields of %s/%s are over %u bytes",
-                                ns ? ns : "", name ? name : "", REPO_CARD_MAX);
+                                weft_meta__quote(a, ns ? ns : ""),
+                                weft_meta__quote(b, name ? name : ""), REPO_CARD_MAX);
         json_t *j = json_loadb(card_json, len, 0, &jerr);
         int is_object = json_is_object(j);
         json_decref(j);

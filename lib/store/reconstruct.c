@@ -142,8 +142,8 @@ static int read_term(read_ctx *c, const weft_store_term *t, const weft_xorb_foot
             goto out;
         for (uint32_t k = i; k < j && pos < stop; k++) {
             const uint8_t *raw = NULL;
-            rc = weft_store__chunk_check(f, k, c->window + (f->phys_off[k] - f->phys_off[i]), c->raw,
-                                         c->verify, &raw);
+            rc = weft_store__chunk_check(f, k, c->window + (f->phys_off[k] - f->phys_off[i]),
+                                         c->raw, c->verify, &raw);
             if (rc < 0) {
                 rc = weft_err_wrap(WEFT_ECORRUPT, "xorb %s is damaged", name);
                 goto out;
@@ -248,33 +248,100 @@ static void read_ctx_dispose(read_ctx *c)
     free(c->raw);
 }
 
-int weft_store_read(weft_store *s, const weft_hash *file, uint64_t offset, uint64_t len, int flags,
-                    weft_store_write_cb cb, void *payload)
+/* Bytes [offset, offset + len) through c, reloading the terms when a xorb vanished under the read
+ * (a concurrent gc moved them) and resuming after the bytes already passed on. */
+static int read_with_retries(read_ctx *c, const weft_hash *file, uint64_t offset, uint64_t len,
+                             int first)
 {
-    read_ctx c = {
-        .s = s, .verify = !(flags & WEFT_STORE_READ_NO_VERIFY), .cb = cb, .payload = payload};
+    uint64_t start = c->emitted;
     int rc = 0;
     for (int attempt = 0; attempt <= READ_RETRIES; attempt++) {
-        uint64_t done = c.emitted;
-        rc =
-            read_range(&c, file, offset + done, len == UINT64_MAX ? len : len - done, attempt == 0);
+        uint64_t done = c->emitted - start;
+        rc = read_range(c, file, offset + done, len == UINT64_MAX ? len : len - done,
+                        first && attempt == 0);
         if (rc != WEFT_ENOTFOUND || attempt == READ_RETRIES)
             break;
         /* A xorb is gone: if the file still exists, its terms moved (gc); read them again. */
         char msg[512];
         weft_store_file f;
         snprintf(msg, sizeof msg, "%s", weft_err_last());
-        if (weft_store_stat(s, file, &f) < 0) {
+        if (weft_store_stat(c->s, file, &f) < 0) {
             rc = weft_err_set(WEFT_ENOTFOUND, "%s", msg);
             break;
         }
         for (unsigned i = 0; i < READ_FOOTER_CACHE; i++) {
-            weft_xorb_footer_free(c.cache[i].f);
-            c.cache[i].f = NULL;
+            weft_xorb_footer_free(c->cache[i].f);
+            c->cache[i].f = NULL;
         }
     }
+    return rc;
+}
+
+int weft_store_read(weft_store *s, const weft_hash *file, uint64_t offset, uint64_t len, int flags,
+                    weft_store_write_cb cb, void *payload)
+{
+    read_ctx c = {
+        .s = s, .verify = !(flags & WEFT_STORE_READ_NO_VERIFY), .cb = cb, .payload = payload};
+    int rc = read_with_retries(&c, file, offset, len, 1);
     read_ctx_dispose(&c);
     return rc;
+}
+
+struct weft_store_reader {
+    read_ctx c;
+    weft_hash file;
+    uint64_t pos, end;
+};
+
+int weft_store_reader_open(weft_store *s, const weft_hash *file, uint64_t offset, uint64_t len,
+                           int flags, weft_store_reader **out)
+{
+    *out = NULL;
+    weft_store_file info;
+    int rc = weft_store_stat(s, file, &info);
+    if (rc < 0)
+        return rc;
+    if (offset > info.size)
+        return weft_err_set(WEFT_EINVALID,
+                            "range starts at byte %llu, past the end of the file (%llu bytes)",
+                            (unsigned long long)offset, (unsigned long long)info.size);
+    weft_store_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return weft_err_set(WEFT_ENOMEM, "read: out of memory");
+    r->c.s = s;
+    r->c.verify = !(flags & WEFT_STORE_READ_NO_VERIFY);
+    r->file = *file;
+    r->pos = offset;
+    r->end = len > info.size - offset ? info.size : offset + len;
+    *out = r;
+    return 0;
+}
+
+int weft_store_reader_next(weft_store_reader *r, uint64_t max, weft_store_write_cb cb,
+                           void *payload)
+{
+    if (r->pos >= r->end || max == 0)
+        return 0;
+    uint64_t n = r->end - r->pos < max ? r->end - r->pos : max;
+    r->c.cb = cb;
+    r->c.payload = payload;
+    uint64_t before = r->c.emitted;
+    int rc = read_with_retries(&r->c, &r->file, r->pos, n, 0);
+    r->pos += r->c.emitted - before;
+    return rc;
+}
+
+uint64_t weft_store_reader_left(const weft_store_reader *r)
+{
+    return r->end - r->pos;
+}
+
+void weft_store_reader_close(weft_store_reader *r)
+{
+    if (r == NULL)
+        return;
+    read_ctx_dispose(&r->c);
+    free(r);
 }
 
 int weft_store__read_terms(weft_store *s, const weft_store_term *terms, size_t n_terms, int flags,

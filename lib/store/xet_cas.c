@@ -126,8 +126,8 @@ int weft_store_xorb_put(weft_store *s, const weft_hash *hash, const void *p, siz
     } else {
         /* Restart the grace window: a shard naming this xorb is about to follow. */
         sqlite3_stmt *st = NULL;
-        rc = weft_store__prepare(s, &st,
-                                 "UPDATE xorbs SET created = ?2, stored_bytes = ?3 WHERE hash = ?1");
+        rc = weft_store__prepare(
+            s, &st, "UPDATE xorbs SET created = ?2, stored_bytes = ?3 WHERE hash = ?1");
         if (rc == 0) {
             sqlite3_bind_blob(st, 1, hash->b, WEFT_HASH_LEN, SQLITE_STATIC);
             sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
@@ -205,8 +205,9 @@ static int shard_check_file(weft_store *s, footer_cache *fc, const weft_shard_fi
         if (rc < 0)
             goto out;
         if (!known) {
-            rc = weft_err_set(WEFT_EINVALID, "file %s term %u: xorb %s is not stored (upload it "
-                                             "before the shard)",
+            rc = weft_err_set(WEFT_EINVALID,
+                              "file %s term %u: xorb %s is not stored (upload it "
+                              "before the shard)",
                               file_hex, i, xorb_hex);
             goto out;
         }
@@ -282,8 +283,9 @@ static int shard_check_file(weft_store *s, footer_cache *fc, const weft_shard_fi
         char want[65], got[65];
         weft_hex_encode(want, sf->sha256, 32);
         weft_hex_encode(got, digest, 32);
-        rc = weft_err_set(WEFT_EINVALID, "file %s: its SHA-256 metadata says %s but its bytes hash "
-                                         "to %s",
+        rc = weft_err_set(WEFT_EINVALID,
+                          "file %s: its SHA-256 metadata says %s but its bytes hash "
+                          "to %s",
                           file_hex, want, got);
         goto out;
     }
@@ -366,8 +368,7 @@ static int shard_commit_files(weft_store *s, pending_file *pf, size_t n,
     return rc;
 }
 
-int weft_store_shard_register(weft_store *s, const weft_shard *shard,
-                              weft_store_shard_result *out)
+int weft_store_shard_register(weft_store *s, const weft_shard *shard, weft_store_shard_result *out)
 {
     footer_cache fc = {.verify = 1};
     pending_file *pf = NULL;

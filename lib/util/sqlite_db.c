@@ -100,8 +100,8 @@ static int sqlite_db_record(sqlite3 *db, const char *label, int version)
 {
     sqlite3_stmt *st = NULL;
     int rc = 0;
-    if (sqlite3_prepare_v2(db, "INSERT INTO schema_migrations(version, applied) VALUES(?1, ?2)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "INSERT INTO schema_migrations(version, applied) VALUES(?1, ?2)", -1,
+                           &st, NULL) != SQLITE_OK) {
         rc = weft_sqlite_db_error(db, label, "record migration");
         goto out;
     }

@@ -39,8 +39,8 @@ int weft_xet_mac_equal(const char *a, const char *b, size_t n)
 /* 1 if c may appear in the repo field: printable ASCII that a bearer token allows. */
 static int token_repo_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
 int weft_xet_token_sign(char *out, size_t cap, const weft_xet_token *t,

@@ -247,8 +247,8 @@ typedef struct account_args {
  * "--opt=V") into values[k]. After "--" everything is positional. Returns 0, or the exit code of
  * a usage error it printed. */
 static int account_parse(account_ctx *c, int argc, char **argv, const char *const *flags,
-                         int *flag_set, const char *const *valued, const char **values,
-                         int max_pos, account_args *a)
+                         int *flag_set, const char *const *valued, const char **values, int max_pos,
+                         account_args *a)
 {
     int opts = 1;
     a->n_pos = 0;
@@ -347,10 +347,9 @@ static int user_ls_one(const weft_account *acct, void *payload)
         return rc;
     }
     if (s->json)
-        return account_json_line(json_pack("{s:s,s:b,s:s,s:o}", "name", acct->name, "admin",
-                                           acct->is_admin, "created",
-                                           account_time(when, sizeof when, acct->created, 1),
-                                           "orgs", s->orgs));
+        return account_json_line(
+            json_pack("{s:s,s:b,s:s,s:o}", "name", acct->name, "admin", acct->is_admin, "created",
+                      account_time(when, sizeof when, acct->created, 1), "orgs", s->orgs));
     printf("%-20s %-5s  %s  %s\n", acct->name, acct->is_admin ? "admin" : "-",
            account_time(when, sizeof when, acct->created, 0), s->text_len ? s->text : "-");
     return 0;
@@ -578,11 +577,11 @@ static int token_ls_one(const weft_token_info *t, void *payload)
     if (s->json)
         return account_json_line(json_pack("{s:I,s:s,s:s,s:s,s:s,s:s?}", "id", (json_int_t)t->id,
                                            "user", t->user, "name", t->name, "role",
-                                           weft_role_name(t->role), "created", created,
-                                           "last_used", t->last_used ? used : NULL));
+                                           weft_role_name(t->role), "created", created, "last_used",
+                                           t->last_used ? used : NULL));
     token_ls_header(s);
-    printf("%-6lld %-20s %-5s  %s  %-19s  %s\n", (long long)t->id, t->user,
-           weft_role_name(t->role), created, t->last_used ? used : "never", t->name);
+    printf("%-6lld %-20s %-5s  %s  %-19s  %s\n", (long long)t->id, t->user, weft_role_name(t->role),
+           created, t->last_used ? used : "never", t->name);
     return 0;
 }
 
@@ -698,7 +697,7 @@ static int account_run(const account_cmd *cmd, int argc, char **argv)
 int cmd_user(int argc, char **argv)
 {
     static const account_cmd cmd = {"user", user_help, user_subs,
-                                     sizeof user_subs / sizeof user_subs[0]};
+                                    sizeof user_subs / sizeof user_subs[0]};
     return account_run(&cmd, argc, argv);
 }
 

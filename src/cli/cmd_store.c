@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "weft/fsutil.h"
 #include "weft/sha256.h"
 #include "weft/store.h"
 
@@ -26,7 +27,8 @@ static const char store_help[] =
     "\n"
     "The chunk store: files kept as Xet chunks (content-defined, deduplicated across files,\n"
     "packed into xorbs) with an SQLite index, exactly as Hugging Face's Xet storage keeps them.\n"
-    "DIR is --store, else $WEFT_HOME, else ./weft-data (created on first use).\n"
+    "DIR is --store, else $WEFT_HOME, else ./weft-data (created on first use). A hub's data\n"
+    "directory (the one 'weft serve --data' uses) is accepted too: its store/ is used.\n"
     "\n"
     "subcommands:\n"
     "  put FILE...          store files ('-' = standard input); prints SHA-256, Xet hash, size,\n"
@@ -669,6 +671,13 @@ int cmd_store(int argc, char **argv)
         } else {
             rest[n++] = argv[i];
         }
+    }
+    /* A hub's data directory (weft serve) keeps its store in store/: accept it as well. */
+    char hub_store_dir[4096];
+    snprintf(hub_store_dir, sizeof hub_store_dir, "%s/meta.db", dir);
+    if (weft_fs_exists(hub_store_dir)) {
+        snprintf(hub_store_dir, sizeof hub_store_dir, "%s/store", dir);
+        dir = hub_store_dir;
     }
     if (n == 0 || strcmp(rest[0], "--help") == 0 || strcmp(rest[0], "-h") == 0 ||
         strcmp(rest[0], "help") == 0) {

@@ -71,6 +71,7 @@ typedef struct store_stream {
     weft_hash file;
     uint64_t base; /* file offset of stream position 0 */
     uint64_t len;
+    weft_store_reader *reader; /* opened on the first read, on the thread that serves it */
     uint8_t *buf;
     uint64_t buf_pos; /* stream position of buf[0] */
     size_t buf_len;
@@ -95,12 +96,19 @@ static int64_t store_stream_read(void *payload, uint64_t pos, uint8_t *buf, size
     if (pos >= s->len)
         return 0;
     if (pos < s->buf_pos || pos >= s->buf_pos + s->buf_len) {
-        weft_store *st = hub_store(s->h);
-        if (!st)
-            return WEFT_EIO;
-        uint64_t want = s->len - pos < STREAM_BUF ? s->len - pos : STREAM_BUF;
+        if (pos != s->buf_pos + s->buf_len || !s->reader) {
+            /* first read, or a jump (MHD reads in order; this is for safety) */
+            weft_store *st = hub_store(s->h);
+            weft_store_reader_close(s->reader);
+            s->reader = NULL;
+            int rc = st ? weft_store_reader_open(st, &s->file, s->base + pos, s->len - pos, 0,
+                                                 &s->reader)
+                        : WEFT_EIO;
+            if (rc < 0)
+                return rc;
+        }
         fill_ctx f = {s->buf, 0};
-        int rc = weft_store_read(st, &s->file, s->base + pos, want, 0, fill_cb, &f);
+        int rc = weft_store_reader_next(s->reader, STREAM_BUF, fill_cb, &f);
         if (rc < 0 || f.n == 0)
             return rc < 0 ? rc : WEFT_ECORRUPT;
         s->buf_pos = pos;
@@ -115,8 +123,10 @@ static int64_t store_stream_read(void *payload, uint64_t pos, uint8_t *buf, size
 static void store_stream_free(void *payload)
 {
     store_stream *s = payload;
-    if (s)
+    if (s) {
+        weft_store_reader_close(s->reader);
         free(s->buf);
+    }
     free(s);
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <openssl/rand.h>
 
@@ -169,7 +170,7 @@ int xet_respond_fileinfo(weft_http_req *req, hub *h, const weft_store_file *f)
 
 /* ---- CAS helpers -------------------------------------------------------------------------- */
 
-/* Checks the request's token; answers 401/403 itself and returns < 0 when it does not do. */
+/* Checks the request's token; answers 401 or 403 itself and returns < 0 when it fails. */
 static int cas_auth(weft_http_req *req, hub *h, int need_write)
 {
     const char *cred = weft_http_req_credential(req);
@@ -221,25 +222,84 @@ static weft_store *cas_store(weft_http_req *req, hub *h)
     return st;
 }
 
-static void free_extra(void *p)
+/* A xorb upload in flight: its name and its body. The body buffer is sized from Content-Length
+ * up front and mapped with transparent huge pages requested: on a VM, first-touch page faults of
+ * 64 MiB in 4 KiB pages cost about as much as verifying and storing the xorb. Without a length
+ * (chunked upload) it grows, bounded by the same cap. */
+typedef struct xorb_upload {
+    weft_hash hash;
+    uint8_t *data;
+    size_t len, cap, mapped; /* mapped: bytes of an mmap()ed buffer, 0 for malloc */
+} xorb_upload;
+
+#define XORB_BODY_CAP ((size_t)WEFT_XORB_MAX_BYTES + WEFT_XORB_FOOTER_MAX_LEN)
+
+static void xorb_upload_free(void *p)
 {
-    free(p);
+    xorb_upload *u = p;
+    if (!u)
+        return;
+    if (u->mapped)
+        munmap(u->data, u->mapped);
+    else
+        free(u->data);
+    free(u);
 }
 
-/* ---- xorbs and shards ------------------------------------------------------------------------
- */
+/* Room for `want` bytes in all (≤ XORB_BODY_CAP). */
+static int xorb_reserve(xorb_upload *u, size_t want)
+{
+    if (want <= u->cap)
+        return 0;
+    if (!u->data && want >= ((size_t)1 << 20)) {
+        void *m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return WEFT_ENOMEM;
+#ifdef MADV_HUGEPAGE
+        (void)madvise(m, want, MADV_HUGEPAGE); /* a hint */
+#endif
+        u->data = m;
+        u->cap = u->mapped = want;
+        return 0;
+    }
+    size_t cap = u->cap ? u->cap : 65536;
+    while (cap < want)
+        cap = cap > XORB_BODY_CAP / 2 ? XORB_BODY_CAP : cap * 2;
+    uint8_t *d = u->mapped ? malloc(cap) : realloc(u->data, cap);
+    if (!d)
+        return WEFT_ENOMEM;
+    if (u->mapped) {
+        memcpy(d, u->data, u->len);
+        munmap(u->data, u->mapped);
+        u->mapped = 0;
+    }
+    u->data = d;
+    u->cap = cap;
+    return 0;
+}
+
+static int xorb_body(weft_http_req *req, const uint8_t *p, size_t n)
+{
+    xorb_upload *u = hub_route_of(req)->extra;
+    if (n > XORB_BODY_CAP - u->len)
+        return weft_http_req_fail(req, WEFT_ELIMIT, 413, NULL, "a xorb is at most %zu bytes",
+                                  XORB_BODY_CAP);
+    if (xorb_reserve(u, u->len + n) < 0)
+        return weft_http_req_fail(req, WEFT_ENOMEM, 500, NULL, "out of memory for a xorb");
+    memcpy(u->data + u->len, p, n);
+    u->len += n;
+    return 0;
+}
 
 static void xorb_done(weft_http_req *req)
 {
     hub_route *rt = hub_route_of(req);
-    const weft_hash *hash = rt->extra;
-    size_t len = 0;
-    const uint8_t *body = weft_http_req_body(req, &len);
+    xorb_upload *u = rt->extra;
     weft_store *st = cas_store(req, rt->h);
     if (!st)
         return;
     weft_store_xorb_put_result res;
-    int rc = weft_store_xorb_put(st, hash, body, len, &res);
+    int rc = weft_store_xorb_put(st, &u->hash, u->data, u->len, &res);
     if (rc < 0) {
         cas_respond_input_rc(req, rc);
         return;
@@ -586,6 +646,7 @@ typedef struct fetch_stream {
     size_t n_segs, cur;
     char *texts; /* every part header, NUL-separated */
     uint8_t *win;
+    size_t win_cap;   /* XET_FETCH_WINDOW, or the longest range when shorter */
     uint64_t win_off; /* xorb offset of win[0] */
     size_t win_len;
 } fetch_stream;
@@ -601,7 +662,7 @@ static void fetch_stream_free(void *p)
     free(s);
 }
 
-/* Makes the window hold xorb bytes from xoff (up to XET_FETCH_WINDOW, not past seg's end). */
+/* Makes the window hold xorb bytes from xoff (up to win_cap, not past seg's end). */
 static int fetch_fill(fetch_stream *s, const fetch_seg *seg, uint64_t xoff)
 {
     if (xoff >= s->win_off && xoff < s->win_off + s->win_len)
@@ -610,7 +671,7 @@ static int fetch_fill(fetch_stream *s, const fetch_seg *seg, uint64_t xoff)
     if (!st)
         return WEFT_EIO;
     uint64_t left = seg->xoff + seg->len - xoff;
-    size_t want = left < XET_FETCH_WINDOW ? (size_t)left : XET_FETCH_WINDOW;
+    size_t want = left < s->win_cap ? (size_t)left : s->win_cap;
     s->win_len = 0;
     int rc = weft_store_xorb_read(st, &s->xorb, xoff, s->win, want, 0);
     if (rc < 0)
@@ -726,7 +787,12 @@ static void fetch(weft_http_req *req, hub *h, const char *xorb_hex)
     size_t text_cap = multi ? (size_t)(n_want + 1) * 160 : 1;
     s->segs = calloc((size_t)n_want * 2 + 1, sizeof *s->segs);
     s->texts = malloc(text_cap);
-    s->win = malloc(XET_FETCH_WINDOW);
+    uint64_t longest = 0;
+    for (int i = 0; i < n_want; i++)
+        if (want_r[i].b - want_r[i].a + 1 > longest)
+            longest = want_r[i].b - want_r[i].a + 1;
+    s->win_cap = longest < XET_FETCH_WINDOW ? (size_t)longest : XET_FETCH_WINDOW;
+    s->win = malloc(s->win_cap);
     if (!s->segs || !s->texts || !s->win) {
         fetch_stream_free(s);
         hub_respond_rc(req, WEFT_ENOMEM);
@@ -794,18 +860,28 @@ void xet_cas_dispatch(weft_http_req *req, hub *h)
         return;
     }
     if (v1 && n == 4 && strcmp(what, "xorbs") == 0 && post) {
-        weft_hash *hash = malloc(sizeof *hash);
-        if (!hash) {
+        xorb_upload *u = calloc(1, sizeof *u);
+        if (!u) {
             hub_respond_rc(req, WEFT_ENOMEM);
             return;
         }
-        rt->extra = hash;
-        rt->extra_free = free_extra;
-        if (parse_hash(req, weft_http_req_segment(req, 3), "xorb", hash) < 0 ||
+        rt->extra = u;
+        rt->extra_free = xorb_upload_free;
+        if (parse_hash(req, weft_http_req_segment(req, 3), "xorb", &u->hash) < 0 ||
             cas_auth(req, h, 1) < 0)
             return;
-        weft_http_req_buffer_body(req, (size_t)WEFT_XORB_MAX_BYTES + WEFT_XORB_FOOTER_MAX_LEN,
-                                  xorb_done);
+        const char *cl = weft_http_req_header(req, "Content-Length");
+        unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
+        if (announced > XORB_BODY_CAP) {
+            weft_http_respond_error(req, 413, NULL, "a xorb is at most %zu bytes, not %llu",
+                                    XORB_BODY_CAP, announced);
+            return;
+        }
+        if (announced > 0 && xorb_reserve(u, (size_t)announced) < 0) {
+            hub_respond_rc(req, WEFT_ENOMEM);
+            return;
+        }
+        weft_http_req_stream_body(req, xorb_body, xorb_done);
         return;
     }
     if (n == 2 && strcmp(what, "shards") == 0 && post) {

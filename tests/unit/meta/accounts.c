@@ -70,9 +70,9 @@ static void test_meta_accounts_names(void **state)
     long_ok[WEFT_NAME_MAX] = '\0';
     memset(too_long, 'b', WEFT_NAME_MAX + 1);
     too_long[WEFT_NAME_MAX + 1] = '\0';
-    const char *bad[] = {"",    "--",   "..",    "-a",  "a-",   ".a",    "a.",  "a--b",
-                         "a..b", "a/b", "a b",   "a\n", "caf\xc3\xa9", "a:b", "a@b", "-",
-                         ".",   "a\\b", too_long};
+    const char *bad[] = {"",     "--",   "..",  "-a",   "a-",    ".a",          "a.",
+                         "a--b", "a..b", "a/b", "a b",  "a\n",   "caf\xc3\xa9", "a:b",
+                         "a@b",  "-",    ".",   "a\\b", too_long};
     const char *good[] = {"a", "0", "A.b_c-d", "_x_", "Qwen2.5-7B", "a-b.c_d", long_ok};
     weft_meta *m = mt_open();
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -38,9 +38,8 @@ static void test_meta_migrations_fresh_and_reopen(void **state)
     assert_true(version >= 1);
     assert_int_equal(query_int(db, "SELECT count(*) FROM schema_migrations"), version);
     /* Mark the rows, to see that reopening does not rewrite them. */
-    assert_int_equal(sqlite3_exec(db, "UPDATE schema_migrations SET applied = 42", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "UPDATE schema_migrations SET applied = 42", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_stmt *jm = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &jm, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(jm), SQLITE_ROW);

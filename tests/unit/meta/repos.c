@@ -64,8 +64,7 @@ static void test_meta_repos_create_get(void **state)
     assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_DATASET, "alice", "bert", &got),
                      WEFT_ENOTFOUND);
     assert_non_null(strstr(weft_err_last(), "alice/bert"));
-    assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_MODEL, "alice", "Bert", NULL),
-                     WEFT_ENOTFOUND);
+    assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_MODEL, "alice", "Bert", NULL), WEFT_ENOTFOUND);
     assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_MODEL, "bob", "bert", NULL), WEFT_ENOTFOUND);
     assert_int_equal(weft_meta_repo_create(m, WEFT_REPO_DATASET, "alice", "bert", 0, NULL), 0);
     assert_int_equal(weft_meta_repo_create(m, WEFT_REPO_SPACE, "alice", "bert", 0, NULL), 0);
@@ -97,8 +96,7 @@ static void test_meta_repos_create_errors(void **state)
                          WEFT_EINVALID);
     assert_int_equal(weft_meta_repo_create(m, (weft_repo_type)3, "alice", "x", 0, NULL),
                      WEFT_EINVALID);
-    assert_int_equal(weft_meta_repo_create(m, WEFT_REPO_MODEL, NULL, "x", 0, NULL),
-                     WEFT_EINVALID);
+    assert_int_equal(weft_meta_repo_create(m, WEFT_REPO_MODEL, NULL, "x", 0, NULL), WEFT_EINVALID);
     too_long[WEFT_NAME_MAX] = '\0';
     weft_repo_rec r;
     assert_int_equal(weft_meta_repo_create(m, WEFT_REPO_MODEL, "alice", too_long, 0, &r), 0);
@@ -229,10 +227,8 @@ static void test_meta_repos_move_delete_private(void **state)
                      WEFT_ENOTFOUND);
     assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_MODEL, "alice", "bert", NULL), 0);
     /* The dataset acme/bert2 does not block a model of that name. */
-    assert_int_equal(weft_meta_repo_move(m, WEFT_REPO_MODEL, "alice", "bert", "acme", "bert2"),
-                     0);
-    assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_MODEL, "alice", "bert", NULL),
-                     WEFT_ENOTFOUND);
+    assert_int_equal(weft_meta_repo_move(m, WEFT_REPO_MODEL, "alice", "bert", "acme", "bert2"), 0);
+    assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_MODEL, "alice", "bert", NULL), WEFT_ENOTFOUND);
     assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_MODEL, "acme", "bert2", &got), 0);
     assert_int_equal(got.id, a.id);
     assert_string_equal(got.uid, a.uid);
@@ -240,8 +236,7 @@ static void test_meta_repos_move_delete_private(void **state)
     weft_repo_rec_dispose(&got);
 
     assert_int_equal(weft_meta_repo_delete(m, WEFT_REPO_MODEL, "acme", "bert2"), 0);
-    assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_MODEL, "acme", "bert2", NULL),
-                     WEFT_ENOTFOUND);
+    assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_MODEL, "acme", "bert2", NULL), WEFT_ENOTFOUND);
     assert_int_equal(weft_meta_repo_delete(m, WEFT_REPO_MODEL, "acme", "bert2"), WEFT_ENOTFOUND);
     assert_int_equal(weft_meta_repo_get(m, WEFT_REPO_DATASET, "acme", "bert2", NULL), 0);
     /* A deleted name can be created again, with a new uid. */
@@ -289,8 +284,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_meta_repos_create_errors, mt_setup, mt_teardown),
         cmocka_unit_test_setup_teardown(test_meta_repos_uids_differ, mt_setup, mt_teardown),
         cmocka_unit_test_setup_teardown(test_meta_repos_touch_and_list, mt_setup, mt_teardown),
-        cmocka_unit_test_setup_teardown(test_meta_repos_move_delete_private, mt_setup,
-                                        mt_teardown),
+        cmocka_unit_test_setup_teardown(test_meta_repos_move_delete_private, mt_setup, mt_teardown),
         cmocka_unit_test(test_meta_repos_type_and_role_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

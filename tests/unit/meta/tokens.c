@@ -123,9 +123,8 @@ static void test_meta_tokens_create_errors(void **state)
     weft_token_info info;
     assert_int_equal(weft_meta_token_create(m, t, "alice", WEFT_ROLE_READ, long_name, &info), 0);
     assert_int_equal(strlen(info.name), WEFT_NAME_MAX);
-    assert_int_equal(weft_meta_token_create(m, t, "alice", WEFT_ROLE_READ, "ci / nightly 'x'",
-                                            &info),
-                     0);
+    assert_int_equal(
+        weft_meta_token_create(m, t, "alice", WEFT_ROLE_READ, "ci / nightly 'x'", &info), 0);
     assert_string_equal(info.name, "ci / nightly 'x'");
     weft_meta_close(m);
 }
@@ -284,8 +283,8 @@ static void test_meta_tokens_stored_hashed(void **state)
     enum { N = 20 };
     char tokens[N][WEFT_TOKEN_LEN + 1];
     for (int i = 0; i < N; i++) {
-        assert_int_equal(
-            weft_meta_token_create(m, tokens[i], "alice", WEFT_ROLE_WRITE, "t", NULL), 0);
+        assert_int_equal(weft_meta_token_create(m, tokens[i], "alice", WEFT_ROLE_WRITE, "t", NULL),
+                         0);
         assert_int_equal(weft_meta_token_check(m, tokens[i], NULL), 0);
     }
     char wal[128], shm[128];

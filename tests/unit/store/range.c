@@ -113,6 +113,55 @@ static void test_store_range_callback_stops(void **state)
     weft_store_close(s);
 }
 
+typedef struct collect_ctx {
+    uint8_t *dst;
+    size_t n;
+} collect_ctx;
+
+static int collect(const uint8_t *p, size_t n, void *payload)
+{
+    collect_ctx *c = payload;
+    memcpy(c->dst + c->n, p, n);
+    c->n += n;
+    return 0;
+}
+
+/* A reader pulled in pieces of many sizes (1 byte to past the 8 MiB window) gives the same bytes
+ * as the file, from any start; a start past the end is refused. */
+static void test_store_range_reader_pieces(void **state)
+{
+    (void)state;
+    weft_store *s = st_open();
+    const weft_hash *f = &put_result.file.xet_hash;
+    uint8_t *got = malloc(n_data);
+    assert_non_null(got);
+    const uint64_t starts[] = {0, 1, 65535, 6 * MIB + 17};
+    const uint64_t pieces[] = {1, 4095, 65536, 1000003, 9 * MIB};
+    for (size_t i = 0; i < 4; i++) {
+        for (size_t j = 0; j < 5; j++) {
+            /* tiny pieces over a short stretch only: each call is a read of its own */
+            uint64_t len = pieces[j] < 1000 ? 3000 : UINT64_MAX;
+            uint64_t want = len < n_data - starts[i] ? len : n_data - starts[i];
+            weft_store_reader *r = NULL;
+            assert_int_equal(weft_store_reader_open(s, f, starts[i], len, 0, &r), 0);
+            collect_ctx c = {got, 0};
+            while (weft_store_reader_left(r) > 0) {
+                size_t before = c.n;
+                assert_int_equal(weft_store_reader_next(r, pieces[j], collect, &c), 0);
+                assert_true(c.n > before && c.n - before <= pieces[j]);
+            }
+            assert_int_equal(c.n, want);
+            assert_memory_equal(got, data + starts[i], c.n);
+            weft_store_reader_close(r);
+        }
+    }
+    weft_store_reader *r = NULL;
+    assert_int_equal(weft_store_reader_open(s, f, n_data + 1, 10, 0, &r), WEFT_EINVALID);
+    assert_null(r);
+    free(got);
+    weft_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_store_range_file_edges),
         cmocka_unit_test(test_store_range_term_and_xorb_edges),
         cmocka_unit_test(test_store_range_callback_stops),
+        cmocka_unit_test(test_store_range_reader_pieces),
     };
     return cmocka_run_group_tests(tests, range_setup, range_teardown);
 }

@@ -105,8 +105,10 @@ static void tx_file_make(tx_file *f, const tx_term *t, uint32_t nt)
             nodes[ni].size = t[i].x->lens[k];
             ni++;
         }
-        f->terms[i] = (weft_shard_term){
-            .xorb_hash = t[i].x->hash, .raw_len = raw, .chunk_start = t[i].cs, .chunk_end = t[i].ce};
+        f->terms[i] = (weft_shard_term){.xorb_hash = t[i].x->hash,
+                                        .raw_len = raw,
+                                        .chunk_start = t[i].cs,
+                                        .chunk_end = t[i].ce};
         weft_xet_verification_hash(&f->verification[i], &t[i].x->hashes[t[i].cs],
                                    t[i].ce - t[i].cs);
     }
@@ -127,8 +129,8 @@ static void tx_file_free(tx_file *f)
 /* Adds f to a shard (sha: the SHA-256 to declare, NULL for none). */
 static void tx_shard_add(weft_shard *sh, const tx_file *f, const uint8_t *sha)
 {
-    assert_int_equal(
-        weft_shard_add_file(sh, &f->xet, f->terms, f->n_terms, f->verification, sha), 0);
+    assert_int_equal(weft_shard_add_file(sh, &f->xet, f->terms, f->n_terms, f->verification, sha),
+                     0);
 }
 
 /* Registers f alone; returns the store's answer. */
@@ -517,8 +519,7 @@ static void test_store_xet_cas_xorb_read(void **state)
     assert_int_equal(weft_store_xorb_read(s, &xa.hash, c2 + 20, buf, 10, 0), WEFT_ECORRUPT);
     assert_non_null(strstr(weft_err_last(), "damaged"));
     assert_int_equal(weft_store_xorb_read(s, &xa.hash, 0, buf, 100, 0), 0);
-    assert_int_equal(
-        weft_store_xorb_read(s, &xa.hash, c2, buf, 100, WEFT_STORE_READ_NO_VERIFY), 0);
+    assert_int_equal(weft_store_xorb_read(s, &xa.hash, c2, buf, 100, WEFT_STORE_READ_NO_VERIFY), 0);
     free(buf);
     weft_store_close(s);
 }
@@ -549,8 +550,7 @@ static void test_store_xet_cas_dedup_query(void **state)
     put_fixture_xorbs(s);
     int key_tail = weft_xet_hash_tail_u64(&xa.hashes[0]) % 1024 == 0;
     if (!key_tail)
-        assert_int_equal(weft_store_dedup_query(s, &xa.hashes[0], key, 123, &out),
-                         WEFT_ENOTFOUND);
+        assert_int_equal(weft_store_dedup_query(s, &xa.hashes[0], key, 123, &out), WEFT_ENOTFOUND);
     assert_int_equal(tx_register(s, &ff, NULL), 0);
     /* F's first chunk: A's listing, then B's (the rest of F). */
     weft_buf_clear(&out);
@@ -612,10 +612,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_xet_cas_upload_register_read, cas_setup,
                                         cas_teardown),
         cmocka_unit_test_setup_teardown(test_store_xet_cas_xorb_rejects, cas_setup, cas_teardown),
-        cmocka_unit_test_setup_teardown(test_store_xet_cas_shard_rejects, cas_setup,
-                                        cas_teardown),
-        cmocka_unit_test_setup_teardown(test_store_xet_cas_reconstruction, cas_setup,
-                                        cas_teardown),
+        cmocka_unit_test_setup_teardown(test_store_xet_cas_shard_rejects, cas_setup, cas_teardown),
+        cmocka_unit_test_setup_teardown(test_store_xet_cas_reconstruction, cas_setup, cas_teardown),
         cmocka_unit_test_setup_teardown(test_store_xet_cas_xorb_read, cas_setup, cas_teardown),
         cmocka_unit_test_setup_teardown(test_store_xet_cas_dedup_query, cas_setup, cas_teardown),
     };

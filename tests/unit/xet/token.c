@@ -11,7 +11,7 @@
 
 #include "weft/xet_token.h"
 
-static const uint8_t key_a[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t key_a[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t key_b[32] = {9};
 
@@ -61,12 +61,15 @@ static void test_xet_token_tampering(void **state)
     snprintf(bad, sizeof bad, "%s0", tok);
     assert_int_equal(weft_xet_token_verify(&t, bad, strlen(bad), key_a, 0), WEFT_EAUTH);
     /* Not a token at all. */
-    const char *junk[] = {"", "hf_abcdef", "wxt1.", "wxt1.w.1.a.", "Bearer x",
+    const char *junk[] = {"",
+                          "hf_abcdef",
+                          "wxt1.",
+                          "wxt1.w.1.a.",
+                          "Bearer x",
                           "wxt1.w..models/a/b.0000000000000000000000000000000000000000000000000000"
                           "000000000000"};
     for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
-        assert_int_equal(weft_xet_token_verify(&t, junk[i], strlen(junk[i]), key_a, 0),
-                         WEFT_EAUTH);
+        assert_int_equal(weft_xet_token_verify(&t, junk[i], strlen(junk[i]), key_a, 0), WEFT_EAUTH);
     assert_int_equal(weft_xet_token_verify(&t, NULL, 0, key_a, 0), WEFT_EAUTH);
 }
 
