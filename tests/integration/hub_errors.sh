@@ -115,6 +115,27 @@ req GET /api/whoami-v2 "hf_thisisnotatokenxxxxxxxxxxxxxxxxxxx"
 want 401
 ok "read tokens read, write tokens write their own namespace only, bad tokens 401"
 
+# ---- orgs: members write to the org's namespace, others may not ----
+WEFT_HOME=$work/data "$weft" org create acme --owner rita > /dev/null
+req POST /api/repos/create "$writer" -H 'content-type: application/json' -d '{"name":"shared","organization":"acme","private":true}'
+want 200
+req GET /api/models/acme/shared "$writer"
+want 200
+req POST /api/repos/create "$admin" -H 'content-type: application/json' -d '{"name":"shared2","organization":"acme"}'
+want 200 # a site admin may
+WEFT_HOME=$work/data "$weft" user create otto > /dev/null
+otto=$(WEFT_HOME=$work/data "$weft" token create otto 2> /dev/null)
+req POST /api/repos/create "$otto" -H 'content-type: application/json' -d '{"name":"x","organization":"acme"}'
+want 403
+req GET /api/models/acme/shared "$otto"
+want 404 RepoNotFound
+WEFT_HOME=$work/data "$weft" org add acme otto > /dev/null
+req GET /api/models/acme/shared "$otto"
+want 200
+req GET /api/whoami-v2 "$otto"
+want 200; grep -q '"name":"acme"' "$work/b" || fail "whoami does not list the org: $(cat "$work/b")"
+ok "org members read and write the org's repos, non-members see nothing"
+
 # ---- LFS: tampered URLs and wrong content ----
 oid=$(printf 'hello lfs' | sha256sum | cut -d' ' -f1)
 req POST /admin/r.git/info/lfs/objects/batch "$admin" -H 'content-type: application/vnd.git-lfs+json' \
