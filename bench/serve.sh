@@ -4,6 +4,7 @@
 #     same bytes as a plain file (sendfile), medians of several runs;
 #   - LFS upload (batch + signed PUT) with curl, beside openssl's SHA-256 of the same bytes (the least
 #     work the server must do: it also chunks, hashes chunks and writes xorbs durably);
+#   - upload through Xet with the JS client (end to end, and the server's CAS request time);
 #   - model_info requests per second with wrk (2 threads, 32 connections, 5 s).
 #   bash bench/serve.sh BUILD_DIR     (WEFT_BENCH_SIZE bytes, default 1 GiB; WEFT_BENCH_RUNS)
 set -euo pipefail
@@ -27,7 +28,7 @@ bytes=$(stat -c %s "$file")
 oid=$(sha256sum "$file" | cut -d' ' -f1)
 echo "input: $bytes bytes of synthetic BF16 safetensors; $(nproc) cores"
 
-"$weft" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" --quiet > "$work/serve.out" 2> "$work/serve.err" &
+"$weft" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" > "$work/serve.out" 2> "$work/serve.err" &
 pids+=($!)
 for _ in $(seq 400); do [ -s "$work/port" ] && break; sleep 0.05; done
 base=http://127.0.0.1:$(cat "$work/port")
@@ -121,6 +122,19 @@ got=$(curl -sS "$base/admin/bench/resolve/main/model.bin" | sha256sum | cut -d' 
 echo
 echo "== single-stream download over loopback (curl, medians of $runs; chunk hashes re-checked)"
 echo "weft serve: $(gbps "$w") GB/s    nginx (sendfile, same bytes): $(gbps "$n") GB/s    weft/nginx $(ratio "$n" "$w")x"
+
+# ---- Xet upload (JS client) ----
+src=$(cd "$(dirname "$0")/.." && pwd)
+xsize=$((bytes < (256 << 20) ? bytes : (256 << 20)))
+"$build/bench_gen_model" -o "$work/xet.bin" --size "$xsize" --seed 4 > /dev/null # bytes the store lacks
+echo
+echo "== upload through Xet with the official JS client ($(stat -c %s "$work/xet.bin") bytes; one run: the client's wasm chunker dominates)"
+: > "$work/serve.err"
+(cd "$src" && node bench/xet_upload.mjs "$base" "$token" "$work/xet.bin")
+# the server's own time on the CAS POSTs, from its request log (in=bytes received, duration)
+awk '$3 == "POST" && ($4 ~ /^\/v1\/xorbs\// || $4 ~ /^\/v1\/shards/) {
+         sub("in=", "", $6); b += $6; sub("ms", "", $8); t += $8; n++ }
+     END { if (t > 0) printf "server: %d CAS POSTs, %d bytes in %.2f s of request time = %.2f GB/s\n", n, b, t / 1000, b / t / 1e6 }' "$work/serve.err"
 
 # ---- model_info rps ----
 if command -v wrk > /dev/null; then

@@ -15,7 +15,8 @@
  *
  * Every response carries X-Request-Id and the CORS headers the Hub clients need; errors carry
  * X-Error-Code (when given), X-Error-Message and a JSON body {"error": "..."}. One log line per
- * request goes to stderr when it ends: method, path, status, bytes sent, milliseconds.
+ * request goes to stderr when it ends: time, peer, method, target, status, body bytes received and
+ * sent, milliseconds, request id.
  *
  * Threads: handlers run on the pool's threads, one request at a time per thread, and may block
  * (disk, SQLite, git); the pool size bounds concurrent requests. Everything borrowed from a

@@ -65,8 +65,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         clock_gettime(CLOCK_REALTIME, &ts);
         weft_http_format_date(when, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
         /* one write per line, so lines from several threads never interleave */
-        dprintf(2, "%s %s %s %s %u %llu %.1fms %s%s\n", when, req->peer, req->method, req->uri,
-                req->status, (unsigned long long)req->bytes_out, ms, req->id,
+        dprintf(2, "%s %s %s %s %u in=%llu out=%llu %.1fms %s%s\n", when, req->peer, req->method,
+                req->uri, req->status, (unsigned long long)req->body_received,
+                (unsigned long long)req->bytes_out, ms, req->id,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (cut)");
     }
     weft_http__req_free(req);

@@ -2,28 +2,88 @@
  *
  * Per chunk starting at s: reset the Gear hash, skip the first MIN - 64 - 1 bytes unhashed,
  * then hash byte i and cut after it when (h & MASK) == 0, or at s + MAX. The skip makes this
- * sequential loop (one load, one table load, one shift-add per byte) faster on the reference
- * machine than scanning four independent strips in lockstep, which was measured and dropped
- * (3.3 vs 3.8 GB/s, bench/RESULTS.md). */
+ * sequential scan faster on the reference machine than scanning four independent strips in
+ * lockstep, which was measured and dropped (3.3 vs 3.8 GB/s, bench/RESULTS.md).
+ *
+ * The scan loop is bound by instruction throughput, not by the one-cycle shift-add chain, so
+ * the fast version (weft_chunker__gear_fast) does less work per byte: it advances the hash two
+ * bytes per step, h2 = 4h + (2 T[a] + T[b]), and computes the hash after the first byte,
+ * h1 = 2h + T[a], beside the chain only to test it. Interleaving BLAKE3 of the previous chunk
+ * into the scan was tried and was slower (see bench/RESULTS.md). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "weft/chunker.h"
+#include "weft/cpu.h"
+#include "xet/chunker_internal.h"
 
 #define GEAR_WINDOW 64
 #define CHUNK_SKIP (WEFT_XET_CHUNK_MIN - GEAR_WINDOW - 1)
 #define STREAM_WINDOW (1u << 20)  /* the streaming chunker's buffer, plus one max chunk */
 
-/* The end of the chunk starting at s, or 0 if p[s..n) holds no boundary yet. */
-static size_t chunk_end(const uint8_t *p, size_t n, size_t s, int final)
+size_t weft_chunker__gear_ref(const uint8_t *p, size_t i, size_t limit)
 {
-    size_t limit = n - s > WEFT_XET_CHUNK_MAX ? s + WEFT_XET_CHUNK_MAX : n;
     uint64_t h = 0;
-    for (size_t i = s + CHUNK_SKIP; i < limit; i++) {
+    for (; i < limit; i++) {
         h = (h << 1) + WEFT_XET_GEAR_TABLE[p[i]];
         if ((h & WEFT_XET_GEAR_MASK) == 0)
             return i + 1;
     }
+    return 0;
+}
+
+/* Two bytes a, b at p[j], p[j + 1]: the hash after a (tested, off the chain), then after b. */
+#define GEAR_PAIR(j)                                                                              \
+    do {                                                                                          \
+        uint64_t ta = WEFT_XET_GEAR_TABLE[p[(j)]], tb = WEFT_XET_GEAR_TABLE[p[(j) + 1]];          \
+        uint64_t h1 = (h << 1) + ta;                                                              \
+        h = (h << 2) + ((ta << 1) + tb);                                                          \
+        if (__builtin_expect((h1 & WEFT_XET_GEAR_MASK) == 0, 0))                                  \
+            return (j) + 1;                                                                       \
+        if (__builtin_expect((h & WEFT_XET_GEAR_MASK) == 0, 0))                                   \
+            return (j) + 2;                                                                       \
+    } while (0)
+
+size_t weft_chunker__gear_fast(const uint8_t *p, size_t i, size_t limit)
+{
+    uint64_t h = 0;
+    /* Eight bytes per iteration (a longer unroll measured slower). */
+    while (i < limit && limit - i >= 8) {
+        GEAR_PAIR(i);
+        GEAR_PAIR(i + 2);
+        GEAR_PAIR(i + 4);
+        GEAR_PAIR(i + 6);
+        i += 8;
+    }
+    for (; i < limit; i++) {
+        h = (h << 1) + WEFT_XET_GEAR_TABLE[p[i]];
+        if ((h & WEFT_XET_GEAR_MASK) == 0)
+            return i + 1;
+    }
+    return 0;
+}
+
+/* The scan in use: the reference when WEFT_KERNEL=ref, else the fast one. Both are pure, so a
+ * race on the first call only stores the same pointer twice. */
+static weft_chunker__gear_fn *chunker_gear(void)
+{
+    static weft_chunker__gear_fn *volatile chosen;
+    weft_chunker__gear_fn *f = chosen;
+    if (f == NULL) {
+        f = weft_cpu_features() != 0 ? weft_chunker__gear_fast : weft_chunker__gear_ref;
+        chosen = f;
+    }
+    return f;
+}
+
+/* The end of the chunk starting at s, or 0 if p[s..n) holds no boundary yet. */
+static size_t chunk_end(weft_chunker__gear_fn *gear, const uint8_t *p, size_t n, size_t s,
+                        int final)
+{
+    size_t limit = n - s > WEFT_XET_CHUNK_MAX ? s + WEFT_XET_CHUNK_MAX : n;
+    size_t end = gear(p, s + CHUNK_SKIP, limit);
+    if (end != 0)
+        return end;
     if (limit - s >= WEFT_XET_CHUNK_MAX)
         return s + WEFT_XET_CHUNK_MAX;
     return final ? n : 0;
@@ -32,9 +92,10 @@ static size_t chunk_end(const uint8_t *p, size_t n, size_t s, int final)
 size_t weft_chunker_split(uint32_t *lens, size_t max_out, const uint8_t *p, size_t n, int final,
                           size_t *consumed)
 {
+    weft_chunker__gear_fn *gear = chunker_gear();
     size_t k = 0, s = 0;
     while (k < max_out && s < n) {
-        size_t end = chunk_end(p, n, s, final);
+        size_t end = chunk_end(gear, p, n, s, final);
         if (end == 0)
             break;
         lens[k++] = (uint32_t)(end - s);
@@ -77,10 +138,11 @@ void weft_chunker_free(weft_chunker *c)
 static int chunker_emit(const uint8_t *p, size_t n, int final, size_t *consumed,
                         weft_chunk_cb cb, void *payload)
 {
+    weft_chunker__gear_fn *gear = chunker_gear();
     size_t s = 0;
     int rc = 0;
     while (s < n) {
-        size_t end = chunk_end(p, n, s, final);
+        size_t end = chunk_end(gear, p, n, s, final);
         if (end == 0)
             break;
         weft_hash h;

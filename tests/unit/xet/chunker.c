@@ -12,6 +12,7 @@
 
 #include "unit/testutil.h"
 #include "weft/chunker.h"
+#include "xet/chunker_internal.h"
 
 #define MIB (1024u * 1024u)
 
@@ -74,6 +75,42 @@ static size_t naive_chunk_end(const uint8_t *p, size_t n, size_t s)
             return i + 1;
     }
     return n - s < WEFT_XET_CHUNK_MAX ? n : s + WEFT_XET_CHUNK_MAX;
+}
+
+/* The fast Gear scan equals the reference from every start offset modulo its unroll, for every
+ * limit near the start, and over long runs with many boundaries (each scan restarts after the
+ * previous hit, so hits land at every position of the unrolled loop). */
+static void test_xet_chunker_gear_fast_matches_ref(void **state)
+{
+    (void)state;
+    size_t n = 8 * MIB + 5;
+    for (int kind = 0; kind < 5; kind++) {
+        uint8_t *p = make_input(kind, n);
+        for (size_t s = 0; s < 40; s++) {
+            for (size_t len = 0; len < 80; len++)
+                assert_int_equal(weft_chunker__gear_fast(p, s, s + len),
+                                 weft_chunker__gear_ref(p, s, s + len));
+        }
+        size_t hits = 0;
+        for (size_t start = 0; start < 16; start++) {
+            size_t i = start;
+            while (i < n) {
+                size_t want = weft_chunker__gear_ref(p, i, n);
+                assert_int_equal(weft_chunker__gear_fast(p, i, n), want);
+                if (want == 0)
+                    break;
+                /* The same hit with the limit just at, and just before, it. */
+                assert_int_equal(weft_chunker__gear_fast(p, i, want), want);
+                assert_int_equal(weft_chunker__gear_fast(p, i, want - 1),
+                                 weft_chunker__gear_ref(p, i, want - 1));
+                hits++;
+                i = want;
+            }
+        }
+        if (kind == 0)
+            assert_true(hits > 1000);
+        free(p);
+    }
 }
 
 static void test_xet_chunker_split_matches_rule(void **state)
@@ -198,6 +235,7 @@ static void test_xet_chunker_empty_input_no_chunks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_xet_chunker_gear_fast_matches_ref),
         cmocka_unit_test(test_xet_chunker_split_matches_rule),
         cmocka_unit_test(test_xet_chunker_sizes_within_bounds),
         cmocka_unit_test(test_xet_chunker_any_split_same_chunks),
