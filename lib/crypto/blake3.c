@@ -588,6 +588,129 @@ void weft_blake3_keyed(uint8_t out[WEFT_BLAKE3_OUT_LEN], const uint8_t key[WEFT_
     blake3_oneshot(out, k, WEFT_BLAKE3__KEYED_HASH, p, n);
 }
 
+/* ---- batches of one-shot hashes ---- */
+
+/* Chunk CVs of one batch (a whole subtree's worth, as in blake3_subtree_pair). */
+#define BATCH_CHUNKS (WEFT_BLAKE3__SUBTREE_MAX / WEFT_BLAKE3_CHUNK_LEN)
+
+/* Chunks that are not in a whole group of the kernel's width (the tail of each input) share
+ * kernel calls with the tails of the other inputs; cvs_at[i] is where lane i's CV goes. */
+static void blake3_batch_lanes(const weft_blake3__kernel *k, uint8_t *const cvs_at[],
+                               const weft_blake3__lane *lanes, size_t n, const uint32_t key[8],
+                               uint8_t flags)
+{
+    uint8_t out[WEFT_BLAKE3__MAX_WIDTH * 32];
+    while (n > 0) {
+        size_t take = n < k->width ? n : k->width;
+        if (take == 1 || k->hash_lanes == NULL) {
+            take = 1;
+            weft_blake3__kernel_ref.hash_chunks(out, lanes[0].p, 1, lanes[0].len, key,
+                                                lanes[0].counter, flags);
+        } else {
+            k->hash_lanes(out, lanes, take, key, flags);
+        }
+        for (size_t i = 0; i < take; i++)
+            memcpy(cvs_at[i], out + 32 * i, 32);
+        cvs_at += take;
+        lanes += take;
+        n -= take;
+    }
+}
+
+/* Hashes inputs 0..n-1, each of 1 KiB < len <= SUBTREE_MAX and BATCH_CHUNKS chunks in all:
+ * their chunk CVs, then their parent levels side by side, then each root. */
+static void blake3_batch(const weft_blake3__kernel *k, uint8_t *const out[], const uint32_t key[8],
+                         uint8_t flags, const uint8_t *const p[], const size_t len[], size_t n)
+{
+    uint8_t cvs[BATCH_CHUNKS * 32];
+    uint8_t stage[BATCH_CHUNKS / 2 * 64];
+    weft_blake3__lane lanes[BATCH_CHUNKS];
+    uint8_t *lanes_at[BATCH_CHUNKS];
+    size_t at[BATCH_CHUNKS / 2], count[BATCH_CHUNKS / 2]; /* an input has 2 chunks or more */
+    size_t n_lanes = 0, off = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = (len[i] + WEFT_BLAKE3_CHUNK_LEN - 1) / WEFT_BLAKE3_CHUNK_LEN;
+        size_t last_len = len[i] - (c - 1) * WEFT_BLAKE3_CHUNK_LEN;
+        /* Whole groups of whole chunks go to the kernel's fast path. */
+        size_t whole = c - (last_len < WEFT_BLAKE3_CHUNK_LEN);
+        whole -= whole % k->width;
+        if (whole > 0)
+            weft_blake3__hash_chunks(k, cvs + 32 * off, p[i], whole, WEFT_BLAKE3_CHUNK_LEN, key,
+                                     0, flags);
+        for (size_t j = whole; j < c; j++) {
+            lanes[n_lanes].p = p[i] + WEFT_BLAKE3_CHUNK_LEN * j;
+            lanes[n_lanes].counter = j;
+            lanes[n_lanes].len = j + 1 == c ? (uint32_t)last_len : WEFT_BLAKE3_CHUNK_LEN;
+            lanes_at[n_lanes] = cvs + 32 * (off + j);
+            n_lanes++;
+        }
+        at[i] = off;
+        count[i] = c;
+        off += c;
+    }
+    blake3_batch_lanes(k, lanes_at, lanes, n_lanes, key, flags);
+    /* Parent levels: every input with more than two CVs left pairs them up, in one call. */
+    for (;;) {
+        size_t n_parents = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (count[i] > 2) {
+                memcpy(stage + 64 * n_parents, cvs + 32 * at[i], 64 * (count[i] / 2));
+                n_parents += count[i] / 2;
+            }
+        }
+        if (n_parents == 0)
+            break;
+        weft_blake3__hash_parents(k, stage, stage, n_parents, key, flags);
+        n_parents = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (count[i] <= 2)
+                continue;
+            size_t half = count[i] / 2;
+            uint8_t *cv = cvs + 32 * at[i];
+            /* An odd last CV moves up unchanged (as in blake3_subtree_pair). */
+            if (count[i] & 1)
+                memmove(cv + 32 * half, cv + 32 * (count[i] - 1), 32);
+            memcpy(cv, stage + 32 * n_parents, 32 * half);
+            n_parents += half;
+            count[i] = half + (count[i] & 1);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cv[8];
+        memcpy(cv, key, sizeof cv);
+        weft_blake3__compress_in_place(cv, cvs + 32 * at[i], WEFT_BLAKE3_BLOCK_LEN, 0,
+                                       (uint8_t)(flags | WEFT_BLAKE3__PARENT | WEFT_BLAKE3__ROOT));
+        blake3_bytes_from_words(out[i], cv);
+    }
+}
+
+void weft_blake3_keyed_batch(uint8_t *const out[], const uint8_t key[WEFT_BLAKE3_KEY_LEN],
+                             const uint8_t *const p[], const size_t len[], size_t n)
+{
+    const weft_blake3__kernel *k = weft_blake3__active();
+    uint32_t kw[8];
+    blake3_words_from_bytes(kw, key);
+    size_t i = 0;
+    while (i < n) {
+        /* Inputs of one chunk or more than a subtree go alone, as in weft_blake3_keyed. */
+        if (len[i] <= WEFT_BLAKE3_CHUNK_LEN || len[i] > WEFT_BLAKE3__SUBTREE_MAX) {
+            blake3_oneshot(out[i], kw, WEFT_BLAKE3__KEYED_HASH, p[i], len[i]);
+            i++;
+            continue;
+        }
+        size_t j = i, chunks = 0;
+        while (j < n && len[j] > WEFT_BLAKE3_CHUNK_LEN && len[j] <= WEFT_BLAKE3__SUBTREE_MAX) {
+            size_t c = (len[j] + WEFT_BLAKE3_CHUNK_LEN - 1) / WEFT_BLAKE3_CHUNK_LEN;
+            if (chunks + c > BATCH_CHUNKS)
+                break;
+            chunks += c;
+            j++;
+        }
+        blake3_batch(k, out + i, kw, WEFT_BLAKE3__KEYED_HASH, p + i, len + i, j - i);
+        i = j;
+    }
+}
+
 void weft_blake3_hash(uint8_t out[WEFT_BLAKE3_OUT_LEN], const void *p, size_t n)
 {
     blake3_oneshot(out, weft_blake3__iv, 0, p, n);

@@ -125,12 +125,17 @@ int64_t weft_meta__now_ms(void)
 
 /* ---- open and close ----------------------------------------------------------------------- */
 
-/* Creates the file with mode 0600 unless it exists, so the keys in it are the owner's alone. */
+/* Creates the file with mode 0600 unless it exists, so the keys in it are the owner's alone.
+ * An existing file is never opened here: closing a descriptor of a database file drops every
+ * POSIX lock this process holds on it, including those of SQLite connections on other threads
+ * (the server opens one connection per thread), which breaks SQLite's locking. */
 static int meta_create_private(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST)
+        return 0;
     if (fd < 0)
-        return weft_err_sys(WEFT_EIO, errno, "metadata: cannot open %s", path);
+        return weft_err_sys(WEFT_EIO, errno, "metadata: cannot create %s", path);
     close(fd);
     return 0;
 }

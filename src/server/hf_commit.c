@@ -8,10 +8,10 @@
 
 #include "server/hub.h"
 #include "weft/base64.h"
+#include "weft/commit_request.h"
 #include "weft/sha256.h"
 
 #define LFS_THRESHOLD ((uint64_t)10 << 20)
-#define COMMIT_MAX_OPS 100000
 #define GITATTR_MAX ((size_t)1 << 20)
 
 /* ---- .gitattributes / .gitignore matching -----------------------------------------------------
@@ -199,159 +199,47 @@ void hf_preupload(weft_http_req *req)
 
 /* ---- commit ---------------------------------------------------------------------------------- */
 
-typedef struct commit_plan {
-    json_t *lines; /* parsed NDJSON values (kept alive: ops borrow their strings) */
-    weft_repo_op *ops;
-    uint8_t **contents; /* decoded file contents, owned */
-    size_t n_ops;
-    const char *summary, *description, *parent;
-} commit_plan;
-
-static void plan_dispose(commit_plan *p)
+/* Parses the NDJSON body and checks every lfsFile against the store; answers the error itself and
+ * returns -1 on bad input. */
+static int parse_commit(weft_http_req *req, hub *h, weft_commit_request *p)
 {
-    for (size_t i = 0; i < p->n_ops; i++)
-        free(p->contents[i]);
-    free(p->contents);
-    free(p->ops);
-    json_decref(p->lines);
-}
-
-/* Parses the NDJSON body into ops; answers 400 itself and returns -1 on bad input. */
-static int parse_commit(weft_http_req *req, hub *h, commit_plan *p)
-{
-    memset(p, 0, sizeof *p);
     size_t len = 0;
     const char *body = (const char *)weft_http_req_body(req, &len);
-    const char *end = body + len;
-    p->lines = json_array();
-    size_t n_lines = 0;
-    for (const char *s = body; s < end;) {
-        const char *e = memchr(s, '\n', (size_t)(end - s));
-        if (!e)
-            e = end;
-        size_t ll = (size_t)(e - s);
-        if (ll > 0 && s[ll - 1] == '\r')
-            ll--;
-        if (ll > 0) {
-            if (++n_lines > COMMIT_MAX_OPS + 1) {
-                weft_http_respond_error(req, 413, NULL, "too many operations in one commit");
-                return -1;
-            }
-            json_error_t err;
-            json_t *v = json_loadb(s, ll, JSON_REJECT_DUPLICATES, &err);
-            if (!json_is_object(v)) {
-                json_decref(v);
-                weft_http_respond_error(req, 400, NULL, "commit line %zu is not a JSON object: %s",
-                                        n_lines, err.text);
-                return -1;
-            }
-            json_array_append_new(p->lines, v);
-        }
-        s = e + 1;
-    }
-    size_t n = json_array_size(p->lines);
-    p->ops = calloc(n ? n : 1, sizeof *p->ops);
-    p->contents = calloc(n ? n : 1, sizeof *p->contents);
-    if (!p->ops || !p->contents) {
-        hub_respond_rc(req, WEFT_ENOMEM);
+    int rc = weft_commit_request_parse(p, body, len);
+    if (rc < 0) {
+        weft_http_respond_error(req,
+                                rc == WEFT_ELIMIT     ? 413
+                                : rc == WEFT_EINVALID ? 400
+                                                      : 500,
+                                NULL, "%s", weft_err_last());
         return -1;
     }
     weft_store *st = NULL;
-    for (size_t i = 0; i < n; i++) {
-        json_t *line = json_array_get(p->lines, i);
-        const char *key = json_string_value(json_object_get(line, "key"));
-        json_t *val = json_object_get(line, "value");
-        if (!key || !json_is_object(val)) {
-            weft_http_respond_error(req, 400, NULL, "commit line %zu: expected {key, value}",
-                                    i + 1);
-            return -1;
-        }
-        if (strcmp(key, "header") == 0) {
-            if (i != 0) {
-                weft_http_respond_error(req, 400, NULL, "the header must be the first line");
-                return -1;
-            }
-            p->summary = json_string_value(json_object_get(val, "summary"));
-            p->description = json_string_value(json_object_get(val, "description"));
-            p->parent = json_string_value(json_object_get(val, "parentCommit"));
+    for (size_t i = 0; i < p->n_ops; i++) {
+        weft_repo_op *op = &p->ops[i];
+        if (op->kind != WEFT_REPO_OP_LFS)
             continue;
-        }
-        const char *path = json_string_value(json_object_get(val, "path"));
-        if (!path) {
-            weft_http_respond_error(req, 400, NULL, "commit line %zu: 'path' is required", i + 1);
+        if (!st && !(st = hub_store(h))) {
+            hub_respond_rc(req, WEFT_EIO);
             return -1;
         }
-        weft_repo_op *op = &p->ops[p->n_ops];
-        op->path = path;
-        int is_dir_delete = strcmp(key, "deletedFolder") == 0;
-        if (!is_dir_delete && !weft_repo_path_valid(path)) {
-            weft_http_respond_error(req, 400, NULL, "invalid path '%s'", path);
+        char oid[65];
+        weft_hex_encode(oid, op->sha256, 32);
+        weft_store_file f;
+        if (weft_store_lookup(st, oid, &f) < 0) {
+            weft_http_respond_error(req, 422, NULL,
+                                    "%s: LFS object %s was not uploaded (upload it through the "
+                                    "LFS batch API or Xet before committing)",
+                                    op->path, oid);
             return -1;
         }
-        if (strcmp(key, "file") == 0) {
-            const char *content = json_string_value(json_object_get(val, "content"));
-            const char *enc = json_string_value(json_object_get(val, "encoding"));
-            if (!content || (enc && strcmp(enc, "base64") != 0)) {
-                weft_http_respond_error(req, 400, NULL, "%s: content must be base64", path);
-                return -1;
-            }
-            size_t cl = json_string_length(json_object_get(val, "content"));
-            uint8_t *data = malloc(weft_base64_decoded_max(cl) + 1);
-            size_t dl = 0;
-            if (!data) {
-                hub_respond_rc(req, WEFT_ENOMEM);
-                return -1;
-            }
-            p->contents[p->n_ops] = data;
-            if (weft_base64_decode(data, weft_base64_decoded_max(cl), &dl, content, cl) < 0) {
-                weft_http_respond_error(req, 400, NULL, "%s: bad base64 content", path);
-                p->n_ops++;
-                return -1;
-            }
-            op->kind = WEFT_REPO_OP_FILE;
-            op->data = data;
-            op->len = dl;
-        } else if (strcmp(key, "lfsFile") == 0) {
-            const char *oid = json_string_value(json_object_get(val, "oid"));
-            const char *algo = json_string_value(json_object_get(val, "algo"));
-            if (!oid || (algo && strcmp(algo, "sha256") != 0) ||
-                weft_hex_decode(op->sha256, 32, oid, strlen(oid)) < 0) {
-                weft_http_respond_error(req, 400, NULL, "%s: lfsFile needs a sha256 oid", path);
-                return -1;
-            }
-            if (!st && !(st = hub_store(h))) {
-                hub_respond_rc(req, WEFT_EIO);
-                return -1;
-            }
-            weft_store_file f;
-            char lower[65];
-            weft_hex_encode(lower, op->sha256, 32);
-            if (weft_store_lookup(st, lower, &f) < 0) {
-                weft_http_respond_error(req, 422, NULL,
-                                        "%s: LFS object %s was not uploaded (upload it through "
-                                        "the LFS batch API or Xet before committing)",
-                                        path, lower);
-                return -1;
-            }
-            json_t *sz = json_object_get(val, "size");
-            if (json_is_integer(sz) && (uint64_t)json_integer_value(sz) != f.size) {
-                weft_http_respond_error(
-                    req, 422, NULL, "%s: size %lld does not match the uploaded object (%llu)", path,
-                    (long long)json_integer_value(sz), (unsigned long long)f.size);
-                return -1;
-            }
-            op->kind = WEFT_REPO_OP_LFS;
-            op->size = f.size;
-        } else if (strcmp(key, "deletedFile") == 0) {
-            op->kind = WEFT_REPO_OP_DELETE_FILE;
-        } else if (is_dir_delete) {
-            op->kind = WEFT_REPO_OP_DELETE_DIR;
-        } else {
-            weft_http_respond_error(req, 400, NULL, "commit line %zu: unknown key '%s'", i + 1,
-                                    key);
+        if (p->lfs_size_given[i] && op->size != f.size) {
+            weft_http_respond_error(
+                req, 422, NULL, "%s: size %llu does not match the uploaded object (%llu)", op->path,
+                (unsigned long long)op->size, (unsigned long long)f.size);
             return -1;
         }
-        p->n_ops++;
+        op->size = f.size; /* Python's copies send no size: the store knows it */
     }
     return 0;
 }
@@ -377,7 +265,7 @@ void hf_commit(weft_http_req *req)
     hub_repo r;
     if (hub_repo_open(h, req, rt->type, rt->ns, rt->name, HUB_WRITE, &r) < 0)
         return;
-    commit_plan p;
+    weft_commit_request p = {0};
     weft_oid head, parent, out;
     char ref[256] = "";
     int create_pr = weft_http_req_query_bool(req, "create_pr", 0);
@@ -387,8 +275,7 @@ void hf_commit(weft_http_req *req)
         goto out;
     parent = head;
     if (p.parent) {
-        size_t pl = strlen(p.parent);
-        if (pl < 5 || pl > 40 || weft_repo_resolve(r.git, p.parent, &parent, NULL, 0) < 0) {
+        if (weft_repo_resolve(r.git, p.parent, &parent, NULL, 0) < 0) {
             weft_http_respond_error(req, 400, NULL, "parentCommit '%s' is not a commit here",
                                     p.parent);
             goto out;
@@ -465,6 +352,6 @@ void hf_commit(weft_http_req *req)
     }
     weft_http_respond_json(req, 200, resp);
 out:
-    plan_dispose(&p);
+    weft_commit_request_dispose(&p);
     hub_repo_close(&r);
 }

@@ -156,7 +156,7 @@ status=$(printf 'hello lfs' | curl -sS -o "$work/b" -w '%{http_code}' -X PUT --d
 req POST /api/models/admin/r/commit/main "$admin" -H 'content-type: application/x-ndjson' --data-binary "{\"key\":\"header\",\"value\":{\"summary\":\"x\"}}
 {\"key\":\"lfsFile\",\"value\":{\"path\":\"h.bin\",\"algo\":\"sha256\",\"oid\":\"$oid\",\"size\":9}}"
 want 200
-[ "$(curl -sS "$base/admin/r/resolve/main/h.bin")" = "hello lfs" ] || fail "LFS file content"
+got=$(curl -sS "$base/admin/r/resolve/main/h.bin"); [ "$got" = "hello lfs" ] || fail "LFS file content: $got"
 ok "LFS: tampered URL 403, wrong content 400 and not stored, right content stored and committed"
 
 # ---- other bad requests ----
