@@ -52,13 +52,6 @@ void weft_blake3_final(const weft_blake3 *h, uint8_t *out, size_t out_len);
 void weft_blake3_keyed(uint8_t out[WEFT_BLAKE3_OUT_LEN], const uint8_t key[WEFT_BLAKE3_KEY_LEN],
                        const void *p, size_t n);
 
-/* n one-shot 32-byte keyed hashes with the same key: out[i] gets the hash of the len[i] bytes
- * at p[i]. The same results as n calls of weft_blake3_keyed, but the SIMD lanes are shared
- * between inputs, so inputs whose length is not a multiple of 32 KiB waste fewer of them (the
- * Xet chunker hashes its chunks this way). Uses about 30 KiB of stack. */
-void weft_blake3_keyed_batch(uint8_t *const out[], const uint8_t key[WEFT_BLAKE3_KEY_LEN],
-                             const uint8_t *const p[], const size_t len[], size_t n);
-
 /* One-shot 32-byte plain hash. */
 void weft_blake3_hash(uint8_t out[WEFT_BLAKE3_OUT_LEN], const void *p, size_t n);
 

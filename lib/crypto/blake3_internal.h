@@ -65,25 +65,11 @@ typedef void weft_blake3__chunks_fn(uint8_t *out, const uint8_t *in, size_t n_ch
 typedef void weft_blake3__parents_fn(uint8_t *out, const uint8_t *in, size_t n_parents,
                                      const uint32_t key[8], uint8_t flags);
 
-/* One chunk of a batch whose chunks need not be consecutive: len bytes (1..1024) at p, with
- * chunk counter `counter`. Not the root. */
-typedef struct weft_blake3__lane {
-    const uint8_t *p;
-    uint64_t counter;
-    uint32_t len;
-} weft_blake3__lane;
-
-/* Compresses n (1..width) chunks, each described by its lane, and writes chunk i's chaining
- * value at out + 32 * i. `flags` as for weft_blake3__chunks_fn. */
-typedef void weft_blake3__lanes_fn(uint8_t *out, const weft_blake3__lane *lanes, size_t n,
-                                   const uint32_t key[8], uint8_t flags);
-
 typedef struct weft_blake3__kernel {
     const char *name; /* "ref", "avx2", "avx512" */
     size_t width;     /* the most inputs one call takes */
     weft_blake3__chunks_fn *hash_chunks;
     weft_blake3__parents_fn *hash_parents;
-    weft_blake3__lanes_fn *hash_lanes; /* NULL: lanes go one at a time through hash_chunks */
 } weft_blake3__kernel;
 
 /* The portable reference: width 1, the spec written out. */

@@ -125,7 +125,7 @@ int weft_commit_request_parse(weft_commit_request *out, const char *body, size_t
     memset(out, 0, sizeof *out);
     weft_commit_request r = {0};
     size_t cap = 16, line_no = 0;
-    int rc = 0;
+    int rc = 0, have_header = 0;
     const char *end = body + len;
     r.ops = calloc(cap, sizeof *r.ops);
     r.lfs_size_given = calloc(cap, sizeof *r.lfs_size_given);
@@ -154,10 +154,12 @@ int weft_commit_request_parse(weft_commit_request *out, const char *body, size_t
             rc = weft_err_set(WEFT_EINVALID, "commit line %zu: expected {\"key\", \"value\"}%s%s",
                               line_no, v ? "" : ": ", v ? "" : jerr.text);
         } else if (strcmp(key, "header") == 0) {
-            rc = r.n_ops > 0 || r.summary || r.parent
-                     ? weft_err_set(WEFT_EINVALID, "commit line %zu: the header must come first",
+            rc = r.n_ops > 0 || have_header
+                     ? weft_err_set(WEFT_EINVALID,
+                                    "commit line %zu: one header only, before any operation",
                                     line_no)
                      : parse_header(&r, val, line_no);
+            have_header = 1;
         } else if (r.n_ops >= WEFT_COMMIT_MAX_OPS) {
             rc = weft_err_set(WEFT_ELIMIT, "more than %d operations in one commit",
                               WEFT_COMMIT_MAX_OPS);

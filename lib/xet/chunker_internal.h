@@ -18,7 +18,7 @@ typedef size_t weft_chunker__gear_fn(const uint8_t *p, size_t i, size_t limit);
 /* specs/xet-storage.md §1.1 as written: one byte per step. */
 size_t weft_chunker__gear_ref(const uint8_t *p, size_t i, size_t limit);
 
-/* Same result; portable C, about 20% faster on the reference machine (bench/RESULTS.md). */
+/* Same result; portable C, about 16% faster on the reference machine. */
 size_t weft_chunker__gear_fast(const uint8_t *p, size_t i, size_t limit);
 
 #endif

@@ -691,69 +691,6 @@ static void test_crypto_blake3_simd_matches_ref_every_length(void **state)
     free(in);
 }
 
-/* weft_blake3_keyed_batch equals weft_blake3_keyed input by input, for every kernel: batches
- * of random lengths (single chunks, whole and partial groups, more than one batch's worth,
- * inputs larger than a subtree) at unaligned offsets, and every length up to 3 chunks in one
- * batch. */
-static void test_crypto_blake3_keyed_batch_matches_keyed(void **state)
-{
-    (void)state;
-    enum { MAX_IN = 96, BUF = 4 * 1024 * 1024 };
-    uint8_t *in = malloc(BUF);
-    assert_non_null(in);
-    tu_fill_random(in, BUF, 11);
-    uint8_t key[WEFT_BLAKE3_KEY_LEN];
-    tu_fill_random(key, sizeof key, 12);
-    static uint8_t got[3 * WEFT_BLAKE3_CHUNK_LEN + 1][32];
-    uint8_t *out[3 * WEFT_BLAKE3_CHUNK_LEN + 1];
-    const uint8_t *p[3 * WEFT_BLAKE3_CHUNK_LEN + 1];
-    size_t len[3 * WEFT_BLAKE3_CHUNK_LEN + 1];
-    for (size_t kn = 0; kn < BLAKE3_N_KERNELS; kn++) {
-        if (blake3_use(blake3_kernel_names[kn]) != 0)
-            continue;
-        uint64_t r = 0x9e3779b97f4a7c15ull + kn;
-        for (int round = 0; round < 60; round++) {
-            size_t n = 1 + round % MAX_IN, at = 0;
-            for (size_t i = 0; i < n; i++) {
-                r = r * 6364136223846793005ull + 1442695040888963407ull;
-                unsigned pick = (unsigned)(r >> 60);
-                size_t l = (size_t)(r >> 20) % (pick < 2 ? 2048 : pick < 14 ? 131073 : 300000);
-                at += (size_t)(r >> 8) % 64;
-                if (at + l > BUF)
-                    at = 0;
-                p[i] = in + at;
-                len[i] = l;
-                out[i] = got[i];
-                at += l;
-            }
-            weft_blake3_keyed_batch(out, key, p, len, n);
-            for (size_t i = 0; i < n; i++) {
-                uint8_t want[32];
-                weft_blake3_keyed(want, key, p[i], len[i]);
-                blake3_expect(got[i], want, 32, "keyed batch vs keyed", blake3_kernel_names[kn],
-                              len[i]);
-            }
-        }
-        size_t n = 3 * WEFT_BLAKE3_CHUNK_LEN + 1, at = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (at + i + 7 > BUF)
-                at = 0;
-            p[i] = in + at + i % 7;
-            len[i] = i;
-            out[i] = got[i];
-            at += i + 7;
-        }
-        weft_blake3_keyed_batch(out, key, p, len, n);
-        for (size_t i = 0; i < n; i++) {
-            uint8_t want[32];
-            weft_blake3_keyed(want, key, p[i], len[i]);
-            blake3_expect(got[i], want, 32, "keyed batch vs keyed", blake3_kernel_names[kn], i);
-        }
-    }
-    weft_blake3__set_kernel(NULL);
-    free(in);
-}
-
 /* Unaligned input (offsets 1..63) gives the same hash as aligned, for every SIMD kernel. */
 static void test_crypto_blake3_simd_matches_ref_unaligned(void **state)
 {
@@ -965,7 +902,6 @@ int main(void)
         cmocka_unit_test(test_crypto_blake3_matches_b3sum),
         cmocka_unit_test(test_crypto_blake3_simd_matches_ref_every_length),
         cmocka_unit_test(test_crypto_blake3_simd_matches_ref_unaligned),
-        cmocka_unit_test(test_crypto_blake3_keyed_batch_matches_keyed),
         cmocka_unit_test(test_crypto_blake3_xof_lengths),
         cmocka_unit_test(test_crypto_blake3_simd_kernels_match_ref),
         cmocka_unit_test(test_crypto_blake3_final_keeps_state),

@@ -93,6 +93,8 @@ static void test_repo_commit_request_rejects(void **state)
         "{\"key\":\"header\",\"value\":{\"parentCommit\":\"abcd\"}}",
         "{\"key\":\"header\",\"value\":{\"parentCommit\":\"zzzzzz\"}}",
         "{\"key\":\"header\",\"value\":{\"summary\":\"a\"},\"key\":\"x\"}",
+        "{\"key\":\"header\",\"value\":{\"description\":\"\"}}\n{\"key\":\"header\",\"value\":{"
+        "\"description\":\"b\"}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         weft_commit_request r;

@@ -233,67 +233,58 @@ AVX512_INLINE void avx512_chunks_whole(int ng, uint8_t *out, const uint8_t *in,
         avx512_store_cvs(out + 32 * AVX512_GROUP * (size_t)g, h[g], AVX512_GROUP);
 }
 
-/* Chunks each with its own address, length (1..1024) and counter (weft_blake3__lane). Each
- * lane's block is read with a byte-masked load, so a short last block arrives zero-padded and
- * nothing past the chunk is touched; lanes past n read nothing. A lane stops updating its CV
- * after its last block (its length and flags are chosen per lane with vector compares). */
-AVX512_INLINE void avx512_lanes_groups(int ng, uint8_t *out, const weft_blake3__lane *lanes,
-                                       size_t n, const uint32_t key[8], uint8_t flags)
+/* Fewer lanes, or a partial last chunk: lanes past n_chunks read zeros and never update; the
+ * partial chunk's last block is read from a zero-padded copy with its own length. */
+AVX512_INLINE void avx512_chunks_masked(int ng, uint8_t *out, const uint8_t *in, size_t n_chunks,
+                                        size_t last_len, const uint32_t key[8], uint64_t counter,
+                                        uint8_t flags)
 {
+    static const uint8_t zeros[WEFT_BLAKE3_BLOCK_LEN];
+    const size_t n_blocks = WEFT_BLAKE3_CHUNK_LEN / WEFT_BLAKE3_BLOCK_LEN;
     __m512i h[AVX512_GROUPS][8], m[AVX512_GROUPS][16], next[AVX512_GROUPS][8];
-    __m512i blocks[AVX512_GROUPS], tail[AVX512_GROUPS];
     avx512_words w[AVX512_GROUPS];
-    uintptr_t base[AVX512_LANES];
-    int64_t len[AVX512_LANES];
-    uint32_t steps = 0;
 #pragma GCC unroll 2
     for (int g = 0; g < ng; g++) {
-        uint32_t lo[AVX512_GROUP], hi[AVX512_GROUP], nb[AVX512_GROUP], tl[AVX512_GROUP];
-        for (size_t l = 0; l < AVX512_GROUP; l++) {
-            size_t i = AVX512_GROUP * (size_t)g + l;
-            uint64_t c = i < n ? lanes[i].counter : 0;
-            uint32_t bytes = i < n ? lanes[i].len : 0;
-            base[i] = i < n ? (uintptr_t)lanes[i].p : 0;
-            len[i] = bytes;
-            lo[l] = (uint32_t)c;
-            hi[l] = (uint32_t)(c >> 32);
-            nb[l] = (bytes + WEFT_BLAKE3_BLOCK_LEN - 1) / WEFT_BLAKE3_BLOCK_LEN;
-            tl[l] = bytes - (nb[l] > 0 ? nb[l] - 1 : 0) * WEFT_BLAKE3_BLOCK_LEN;
-            if (nb[l] > steps)
-                steps = nb[l];
-        }
         avx512_key(h[g], key);
-        w[g].ctr_lo = _mm512_loadu_si512((const void *)lo);
-        w[g].ctr_hi = _mm512_loadu_si512((const void *)hi);
-        blocks[g] = _mm512_loadu_si512((const void *)nb);
-        tail[g] = _mm512_loadu_si512((const void *)tl);
+        avx512_counters(&w[g], counter + AVX512_GROUP * (uint64_t)g);
     }
-    for (uint32_t b = 0; b < steps; b++) {
+    uint8_t pad[WEFT_BLAKE3_BLOCK_LEN] = {0};
+    size_t last = n_chunks - 1;
+    size_t last_blocks = (last_len + WEFT_BLAKE3_BLOCK_LEN - 1) / WEFT_BLAKE3_BLOCK_LEN;
+    size_t last_tail = last_len - (last_blocks - 1) * WEFT_BLAKE3_BLOCK_LEN;
+    memcpy(pad, in + WEFT_BLAKE3_CHUNK_LEN * last + (last_blocks - 1) * WEFT_BLAKE3_BLOCK_LEN,
+           last_tail);
+    size_t steps = last > 0 ? n_blocks : last_blocks;
+    for (size_t b = 0; b < steps; b++) {
         __mmask16 active[AVX512_GROUPS];
-        const __m512i bv = _mm512_set1_epi32((int)b), b1 = _mm512_set1_epi32((int)b + 1);
-        unsigned f = flags | (b == 0 ? WEFT_BLAKE3__CHUNK_START : 0u);
 #pragma GCC unroll 2
         for (int g = 0; g < ng; g++) {
-            __m512i r[AVX512_GROUP];
-#pragma GCC unroll 16
+            const uint8_t *p[AVX512_GROUP];
+            uint32_t lane_flags[AVX512_GROUP], lane_len[AVX512_GROUP];
+            active[g] = 0;
             for (size_t l = 0; l < AVX512_GROUP; l++) {
                 size_t i = AVX512_GROUP * (size_t)g + l;
-                int64_t rem = len[i] - (int64_t)WEFT_BLAKE3_BLOCK_LEN * b;
-                __mmask64 bytes = rem >= WEFT_BLAKE3_BLOCK_LEN ? ~0ull
-                                  : rem <= 0                   ? 0
-                                                               : _bzhi_u64(~0ull, (unsigned)rem);
-                /* Masked-off bytes are not read, so the address may be past the chunk. */
-                r[l] = _mm512_maskz_loadu_epi8(
-                    bytes, (const void *)(base[i] + WEFT_BLAKE3_BLOCK_LEN * (uintptr_t)b));
+                size_t blocks = i < last ? n_blocks : i == last ? last_blocks : 0;
+                p[l] = zeros;
+                lane_len[l] = WEFT_BLAKE3_BLOCK_LEN;
+                lane_flags[l] = flags;
+                if (b >= blocks)
+                    continue;
+                active[g] |= (__mmask16)(1u << l);
+                p[l] = in + WEFT_BLAKE3_CHUNK_LEN * i + WEFT_BLAKE3_BLOCK_LEN * b;
+                if (b == 0)
+                    lane_flags[l] |= WEFT_BLAKE3__CHUNK_START;
+                if (b + 1 == blocks) {
+                    lane_flags[l] |= WEFT_BLAKE3__CHUNK_END;
+                    if (i == last) {
+                        p[l] = pad;
+                        lane_len[l] = (uint32_t)last_tail;
+                    }
+                }
             }
-            avx512_transpose(m[g], r);
-            active[g] = _mm512_cmplt_epu32_mask(bv, blocks[g]);
-            __mmask16 last = _mm512_cmpeq_epu32_mask(b1, blocks[g]);
-            w[g].block_len = _mm512_mask_blend_epi32(last, _mm512_set1_epi32(WEFT_BLAKE3_BLOCK_LEN),
-                                                     tail[g]);
-            w[g].flags = _mm512_mask_or_epi32(_mm512_set1_epi32((int)f), last,
-                                              _mm512_set1_epi32((int)f),
-                                              _mm512_set1_epi32(WEFT_BLAKE3__CHUNK_END));
+            avx512_load_lanes(m[g], p);
+            w[g].block_len = _mm512_loadu_si512((const void *)lane_len);
+            w[g].flags = _mm512_loadu_si512((const void *)lane_flags);
         }
         avx512_compress(ng, next, h, m, w);
 #pragma GCC unroll 2
@@ -305,40 +296,23 @@ AVX512_INLINE void avx512_lanes_groups(int ng, uint8_t *out, const weft_blake3__
     }
     for (int g = 0; g < ng; g++) {
         size_t first = AVX512_GROUP * (size_t)g;
-        if (first >= n)
-            break;
-        size_t k = n - first < AVX512_GROUP ? n - first : AVX512_GROUP;
-        avx512_store_cvs(out + 32 * first, h[g], k);
+        size_t n = n_chunks - first < AVX512_GROUP ? n_chunks - first : AVX512_GROUP;
+        avx512_store_cvs(out + 32 * first, h[g], n);
     }
-}
-
-static void avx512_lanes(uint8_t *out, const weft_blake3__lane *lanes, size_t n,
-                         const uint32_t key[8], uint8_t flags)
-{
-    if (n > AVX512_GROUP)
-        avx512_lanes_groups(2, out, lanes, n, key, flags);
-    else
-        avx512_lanes_groups(1, out, lanes, n, key, flags);
 }
 
 static void avx512_chunks(uint8_t *out, const uint8_t *in, size_t n_chunks, size_t last_len,
                           const uint32_t key[8], uint64_t counter, uint8_t flags)
 {
     int whole = last_len == WEFT_BLAKE3_CHUNK_LEN;
-    if (whole && n_chunks == 2 * AVX512_GROUP) {
+    if (whole && n_chunks == 2 * AVX512_GROUP)
         avx512_chunks_whole(2, out, in, key, counter, flags);
-    } else if (whole && n_chunks == AVX512_GROUP) {
+    else if (whole && n_chunks == AVX512_GROUP)
         avx512_chunks_whole(1, out, in, key, counter, flags);
-    } else {
-        /* Fewer lanes, or a partial last chunk. */
-        weft_blake3__lane lanes[AVX512_LANES];
-        for (size_t i = 0; i < n_chunks; i++) {
-            lanes[i].p = in + WEFT_BLAKE3_CHUNK_LEN * i;
-            lanes[i].counter = counter + i;
-            lanes[i].len = i + 1 == n_chunks ? (uint32_t)last_len : WEFT_BLAKE3_CHUNK_LEN;
-        }
-        avx512_lanes(out, lanes, n_chunks, key, flags);
-    }
+    else if (n_chunks > AVX512_GROUP)
+        avx512_chunks_masked(2, out, in, n_chunks, last_len, key, counter, flags);
+    else
+        avx512_chunks_masked(1, out, in, n_chunks, last_len, key, counter, flags);
 }
 
 /* ng groups of parents; lanes past n_parents hash the first block again, unstored. */
@@ -384,7 +358,6 @@ const weft_blake3__kernel weft_blake3__kernel_avx512 = {
     .width = AVX512_LANES,
     .hash_chunks = avx512_chunks,
     .hash_parents = avx512_parents,
-    .hash_lanes = avx512_lanes,
 };
 
 #else
