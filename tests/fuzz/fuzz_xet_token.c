@@ -58,10 +58,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Fields from the input: mode, expiry, and a repo name of its bytes (sign rejects some). */
     if (size >= 9) {
-        weft_xet_token in = {.mode = data[0] & 1, .exp = 0};
+        uint64_t exp = 0;
         for (int i = 1; i < 9; i++)
-            in.exp = (in.exp << 8) | data[i];
-        in.exp &= 0x0000ffffffffffffLL;
+            exp = (exp << 8) | data[i];
+        weft_xet_token in = {.mode = data[0] & 1, .exp = (int64_t)(exp & 0x0000ffffffffffffULL)};
         size_t n = size - 9 < WEFT_XET_TOKEN_REPO_MAX ? size - 9 : WEFT_XET_TOKEN_REPO_MAX;
         memcpy(in.repo, data + 9, n);
         in.repo[n] = '\0';
