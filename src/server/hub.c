@@ -246,3 +246,45 @@ void hub_warn_rc(int rc, const char *what)
     if (rc < 0)
         weft_log_warn("%s: %s", what, weft_err_last());
 }
+
+void hub_page_link(weft_http_req *req, size_t next)
+{
+    const char *qs = weft_http_req_query_string(req);
+    size_t cap = strlen(qs) + strlen(weft_http_req_path(req)) + 512;
+    char *url = malloc(cap);
+    if (!url)
+        return;
+    int o = snprintf(url, cap, "%s%s?", weft_http_req_base_url(req), weft_http_req_path(req));
+    const char *p = qs;
+    while (*p) {
+        const char *e = strchr(p, '&');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len && strncmp(p, "cursor=", 7) != 0)
+            o += snprintf(url + o, cap - (size_t)o, "%.*s&", (int)len, p);
+        p = e ? e + 1 : p + len;
+    }
+    snprintf(url + o, cap - (size_t)o, "cursor=%zu", next);
+    weft_http_resp_headerf(req, "Link", "<%s>; rel=\"next\"", url);
+    free(url);
+}
+
+/* Parses cursor/limit query values shared by the paginated routes. */
+void hub_page_params(weft_http_req *req, size_t dflt, size_t *offset, size_t *limit)
+{
+    *offset = 0;
+    *limit = dflt;
+    const char *cur = weft_http_req_query(req, "cursor");
+    if (cur) {
+        char *end = NULL;
+        unsigned long long v = strtoull(cur, &end, 10);
+        if (*end == '\0')
+            *offset = (size_t)v;
+    }
+    const char *lim = weft_http_req_query(req, "limit");
+    if (lim) {
+        char *end = NULL;
+        unsigned long long v = strtoull(lim, &end, 10);
+        if (*end == '\0' && v > 0)
+            *limit = v < dflt ? (size_t)v : dflt;
+    }
+}
