@@ -12,7 +12,8 @@
  * A weft_client owns a copy of its configuration and a pool of curl handles that keep their
  * connections alive. It is thread-safe: any number of threads may call weft_client_send at once
  * (each call borrows one handle from the pool). Requests to URLs under the endpoint carry the
- * token (Authorization: Bearer); other URLs (signed transfer URLs) never do.
+ * token (Authorization: Bearer) unless the request brings its own Authorization header (Xet CAS
+ * calls); other URLs (signed transfer URLs) never do.
  *
  * weft_client_send returns 0 whenever an HTTP answer arrived, whatever its status; only a
  * network failure (no connection, reset, timeout, a sink that asked to stop) is an error
