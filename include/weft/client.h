@@ -16,11 +16,11 @@
  * calls); other URLs (signed transfer URLs) never do.
  *
  * weft_client_send returns 0 whenever an HTTP answer arrived, whatever its status; only a
- * network failure (no connection, reset, timeout, a sink that asked to stop) is an error
- * (WEFT_EIO, message naming the URL). weft_client_resp_check turns a non-2xx answer into the
- * WEFT_E* code and one-line message the CLI prints (401/403 WEFT_EAUTH, 404 WEFT_ENOTFOUND with the
- * server's X-Error-Code, 409 WEFT_EEXISTS, 412 WEFT_ECONFLICT, 413 WEFT_ELIMIT, other 4xx
- * WEFT_EINVALID, 5xx WEFT_EIO). */
+ * network failure (no connection, reset, timeout) is an error: WEFT_ENETWORK, message naming the
+ * URL. weft_client_resp_check turns a non-2xx answer into the WEFT_E* code and one-line message
+ * the CLI prints (401/403 WEFT_EAUTH, 404 WEFT_ENOTFOUND with the server's X-Error-Code, 409
+ * WEFT_EEXISTS, 412 WEFT_ECONFLICT, 413 WEFT_ELIMIT, 416 and other 4xx WEFT_EINVALID, 502/503/504
+ * WEFT_ENETWORK, other 5xx WEFT_EIO). */
 #ifndef WEFT_CLIENT_H
 #define WEFT_CLIENT_H
 
@@ -68,7 +68,8 @@ const weft_client_config *weft_client_config_get(const weft_client *c);
 /* Receives response body bytes as they arrive (only for 2xx answers; error bodies are always
  * collected into resp->body). Return 0 to go on, anything else to abort the transfer (then
  * weft_client_send fails with WEFT_EIO unless the sink set its own error first: the sink's
- * weft_err message and code are kept when it returns a negative WEFT_E* code). */
+ * weft_err message and code are kept when it returns a negative WEFT_E* code; any other value
+ * gives WEFT_EIO). */
 typedef int (*weft_client_sink_fn)(const uint8_t *data, size_t len, void *payload);
 
 /* Reports request body bytes sent so far (uploads), from the transfer thread. */

@@ -24,6 +24,7 @@ enum {
     WEFT_ELIMIT = -7,    /* a size or count is over a fixed bound */
     WEFT_ECONFLICT = -8, /* concurrent change, stale precondition */
     WEFT_EAUTH = -9,     /* not allowed */
+    WEFT_ENETWORK = -10, /* a remote server could not be reached, or broke off */
 };
 
 /* Records a formatted message for this thread and returns `code` unchanged. */

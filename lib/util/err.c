@@ -65,6 +65,7 @@ const char *weft_err_name(int code)
     case WEFT_ELIMIT: return "over limit";
     case WEFT_ECONFLICT: return "conflict";
     case WEFT_EAUTH: return "not allowed";
+    case WEFT_ENETWORK: return "network failure";
     default: return "unknown error";
     }
 }

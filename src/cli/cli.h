@@ -15,6 +15,8 @@ enum {
     CLI_EXIT_NOTFOUND = 3, /* the named file, hash or object does not exist */
     CLI_EXIT_CORRUPT = 4,  /* data failed its integrity checks */
     CLI_EXIT_IO = 5,       /* the operating system refused (disk full, permissions) */
+    CLI_EXIT_AUTH = 6,     /* the server wants a token, or a better one (401, 403) */
+    CLI_EXIT_NETWORK = 7,  /* the server could not be reached or broke off (client commands) */
 };
 
 /* Prints "weft: <weft_err_last()>" and returns the exit code for WEFT_E* `rc`. */
@@ -22,6 +24,12 @@ int cli_fail(int rc);
 
 /* Prints "weft: <message>" plus a hint to run --help, returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct weft_client;
+
+/* Opens a Hub client from --endpoint / --token values (NULL: from the environment, see
+ * include/weft/client.h). On failure prints the error and returns its exit code (else 0). */
+int cli_client_open(struct weft_client **out, const char *endpoint, const char *token);
 
 /* Parses a size like "4096", "64KiB", "1MiB", "2GiB", "1G"; 0 on success. */
 int cli_parse_size(const char *s, uint64_t *out);

@@ -45,7 +45,8 @@ static void print_help(FILE *out)
             "  WEFT_LOG     log level: error, warn (default), info, debug\n"
             "  WEFT_KERNEL  'ref' forces the portable reference kernels (no SIMD)\n"
             "\n"
-            "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 corrupt data, 5 i/o error\n");
+            "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 corrupt data, 5 i/o error,\n"
+            "            6 not allowed (token missing or too weak), 7 network failure\n");
 }
 
 int main(int argc, char **argv)
@@ -78,6 +79,8 @@ int cli_fail(int rc)
     case WEFT_ENOTFOUND: return CLI_EXIT_NOTFOUND;
     case WEFT_ECORRUPT: return CLI_EXIT_CORRUPT;
     case WEFT_EIO: return CLI_EXIT_IO;
+    case WEFT_EAUTH: return CLI_EXIT_AUTH;
+    case WEFT_ENETWORK: return CLI_EXIT_NETWORK;
     case WEFT_EINVALID: return CLI_EXIT_USAGE;
     default: return CLI_EXIT_ERROR;
     }
