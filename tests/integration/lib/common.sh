@@ -19,3 +19,18 @@ expect_status() {
     set -e
     [ "$got" = "$want" ] || fail "'$*' exited $got, want $want; stderr: $(cat "$work/err")"
 }
+
+# start_hub [serve options...]: a real `weft serve` on 127.0.0.1:0 with its data in $work/data,
+# stopped on exit. Sets $base (http://127.0.0.1:PORT), $admin (the admin's token), $hub_pid; the
+# request log (one line per request, with bytes in and out) goes to $work/serve.err.
+start_hub() {
+    "$weft" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" "$@" \
+        > "$work/serve.out" 2> "$work/serve.err" &
+    hub_pid=$!
+    trap 'kill $hub_pid 2>/dev/null || true; wait $hub_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+    for _ in $(seq 400); do [ -s "$work/port" ] && grep -q serving "$work/serve.out" && break; sleep 0.05; done
+    [ -s "$work/port" ] || fail "weft serve did not start: $(cat "$work/serve.err")"
+    base=http://127.0.0.1:$(cat "$work/port")
+    admin=$(grep -o 'hf_[A-Za-z0-9]*' "$work/serve.out" | head -1)
+    [ -n "$admin" ] || fail "weft serve printed no admin token"
+}
