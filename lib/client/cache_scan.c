@@ -204,10 +204,11 @@ static int scan_revisions(weft_cache_repo *r)
             break;
         }
         r->n_revs++;
-        rev->last_used = (int64_t)st.st_mtime;
         memset(seen, 0, r->n_blobs + 1);
         scan_rev_ctx c = {.repo = r, .rev = rev, .seen = seen};
         rc = scan_snapshot_dir(&c, path, 0);
+        if (rev->last_used == 0)
+            rev->last_used = (int64_t)st.st_mtime; /* an empty snapshot: when it was made */
     }
     closedir(d);
     free(seen);

@@ -1,13 +1,20 @@
 // Fills a Hugging Face cache with the official JS client (@huggingface/hub, snapshotDownload)
 // from a running hub, for tests/integration/client_cache.sh.
-//   node cache_fill.mjs HUB_URL TOKEN CACHE_DIR
+//   node cache_fill.mjs HUB_URL TOKEN CACHE_DIR                 makes the repos, downloads all
+//   node cache_fill.mjs HUB_URL TOKEN CACHE_DIR TYPE REPO REV    downloads one snapshot again
 // Makes model admin/cachetest with two revisions (branch "old": config v1, shared.bin,
 // old-only.txt; "main": config v2, shared.bin) and dataset admin/cachedata, downloads all three
 // snapshots into CACHE_DIR and prints {"old": sha, "main": sha, "dataset": sha}.
 import * as hf from "@huggingface/hub";
 
-const [hubUrl, accessToken, cacheDir] = process.argv.slice(2);
+const [hubUrl, accessToken, cacheDir, type, name, revision] = process.argv.slice(2);
 const opts = { hubUrl, accessToken };
+const sha = (p) => p.split("/").pop();
+if (type) {
+  const snap = await hf.snapshotDownload({ repo: { type, name }, revision, cacheDir, ...opts });
+  console.log(JSON.stringify({ [revision]: sha(snap) }));
+  process.exit(0);
+}
 const model = { type: "model", name: "admin/cachetest" };
 const dataset = { type: "dataset", name: "admin/cachedata" };
 
@@ -41,5 +48,4 @@ await hf.uploadFiles({
 const snapOld = await hf.snapshotDownload({ repo: model, revision: "old", cacheDir, ...opts });
 const snapMain = await hf.snapshotDownload({ repo: model, revision: "main", cacheDir, ...opts });
 const snapData = await hf.snapshotDownload({ repo: dataset, cacheDir, ...opts });
-const sha = (p) => p.split("/").pop();
 console.log(JSON.stringify({ old: sha(snapOld), main: sha(snapMain), dataset: sha(snapData) }));
