@@ -88,9 +88,8 @@ static int cache_parse(cache_opts *o, int argc, char **argv)
         case OPT_JSON: o->json = 1; break;
         case 'h': fputs(cache_help, stdout); return -1;
         default:
-            if (optopt != 0)
-                return cli_usage_error("cache", "option --%s needs a value or is unknown",
-                                       argv[optind - 1] + 2);
+            if (optopt >= OPT_CACHE_DIR && optopt <= OPT_OLDER)
+                return cli_usage_error("cache", "%s needs a value", argv[optind - 1]);
             return cli_usage_error("cache", "unknown option '%s'", argv[optind - 1]);
         }
     }
