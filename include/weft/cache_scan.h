@@ -88,8 +88,9 @@ typedef void (*weft_cache_report_fn)(const char *what, const char *path, uint64_
  * blobs no surviving revision links to; also the *.incomplete blobs not modified since
  * `incomplete_before` (seconds since the epoch; 0: keep them all) that no process holds the lock
  * of. A non-NULL `doomed` with every flag set (or a repo without revisions) removes the repo
- * folder. *freed_out (may be NULL) gets the bytes freed.
- * `repo` is not updated: scan again to see the result. */
+ * folder, except, when incomplete_before != 0 (a prune), while a download may be under way in it
+ * (a fresh *.incomplete or a held lock): then only the revisions and unused blobs go. *freed_out
+ * (may be NULL) gets the bytes freed. `repo` is not updated: scan again to see the result. */
 WEFT_MUST_USE int weft_cache_remove(uint64_t *freed_out, const weft_cache_scan *scan,
                                     const weft_cache_repo *repo, const int *doomed,
                                     int64_t incomplete_before, int dry_run,

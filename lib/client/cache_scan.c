@@ -545,6 +545,25 @@ static int rm_revision(rm_ctx *c, const weft_cache_revision *rev)
     return rc;
 }
 
+/* For a prune (incomplete_before != 0): 1 when a download may be under way in the repo (a fresh
+ * *.incomplete or a held lock), so the folder must stay even if no revision does. */
+static int rm_repo_busy(const weft_cache_scan *s, const weft_cache_repo *r,
+                        int64_t incomplete_before)
+{
+    if (incomplete_before == 0)
+        return 0;
+    for (size_t i = 0; i < r->n_blobs; i++) {
+        const weft_cache_blob *b = &r->blobs[i];
+        char etag[PATH_MAX];
+        int n = snprintf(etag, sizeof etag, "%.*s",
+                         (int)(strlen(b->name) - (b->incomplete ? 11 : 0)), b->name);
+        if ((b->incomplete && b->mtime >= incomplete_before) ||
+            (n > 0 && rm_blob_locked(s, r, etag)))
+            return 1;
+    }
+    return 0;
+}
+
 int weft_cache_remove(uint64_t *freed_out, const weft_cache_scan *scan, const weft_cache_repo *repo,
                       const int *doomed, int64_t incomplete_before, int dry_run,
                       weft_cache_report_fn report, void *payload)
@@ -558,7 +577,8 @@ int weft_cache_remove(uint64_t *freed_out, const weft_cache_scan *scan, const we
     for (size_t i = 0; doomed != NULL && i < repo->n_revs; i++)
         n_doomed += doomed[i] != 0;
     unsigned char *alive = NULL;
-    if (doomed != NULL && n_doomed == repo->n_revs) {
+    if (doomed != NULL && n_doomed == repo->n_revs &&
+        !rm_repo_busy(scan, repo, incomplete_before)) {
         /* Nothing survives: the whole folder goes, with its locks. */
         rm_report(&c, "repo", repo->dir, repo->size);
         if (!dry_run) {

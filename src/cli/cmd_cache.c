@@ -289,12 +289,17 @@ static int cache_rm(const cache_opts *o, const weft_cache_scan *s)
             status = cli_fail(weft_err_set(WEFT_ENOMEM, "out of memory"));
             break;
         }
-        for (size_t k = 0; k < r->n_revs; k++)
-            doomed[k] = revs[i] == NULL || revs[i] == &r->revs[k];
-        /* Several REPO@REV of one repo: the earlier ones are gone already. */
+        /* Several targets in one repo are removed together, at its first mention. */
+        int first = 1;
         for (int j = 0; j < i; j++)
+            first &= repos[j] != r;
+        for (int j = i; first && j < o->n_pos; j++)
             for (size_t k = 0; repos[j] == r && k < r->n_revs; k++)
                 doomed[k] |= revs[j] == NULL || revs[j] == &r->revs[k];
+        if (!first) {
+            free(doomed);
+            continue;
+        }
         uint64_t freed = 0;
         int rc = weft_cache_remove(&freed, s, r, doomed, 0, o->dry_run, cache_report, &st);
         free(doomed);

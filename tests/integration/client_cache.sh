@@ -136,4 +136,8 @@ flock "$lockfile" "$weft" cache "${c[@]}" prune --older-than 30d > "$work/prune.
 expect_status 0 "$weft" cache "${c[@]}" prune
 [ ! -e "$locked" ] || fail "prune kept an unlocked orphan"
 [ -d "$model/snapshots/$main" ] && [ -f "$shared" ] || fail "plain prune touched main"
+# Two targets in one repo are removed together.
+expect_status 0 "$weft" cache "${c[@]}" rm "admin/cachetest@${main:0:8}" admin/cachetest
+[ ! -e "$model" ] || fail "rm REV REPO left the folder"
+[ "$(grep -c '^removed repo' "$work/out")" = 1 ] || fail "the repo was removed twice: $(cat "$work/out")"
 ok "prune: --older-than removes old revisions and their blobs, orphans, stale downloads; locks respected"

@@ -204,8 +204,23 @@ static void test_client_cache_scan_remove_revision(void **state)
     assert_int_equal(weft_hf_cache_ref_read(commit, repo, "main"), 0);
     assert_string_equal(commit, c_new);
 
-    /* The last revision: the folder and its locks go. */
+    /* A prune dooming the last revision while a download is under way keeps the folder. */
     doomed[0] = 1;
+    char part[600];
+    snprintf(part, sizeof part, "%s/blobs/%s.incomplete", repo, b_orphan);
+    assert_int_equal(weft_fs_write_atomic(part, "x", 1), 0);
+    weft_cache_scan_free(s);
+    assert_int_equal(weft_cache_scan_dir(&s, tmpdir, "model"), 0);
+    r = weft_cache_scan_find(s, "model", "ns/m");
+    assert_int_equal(weft_cache_remove(&freed, s, r, doomed, 1, 1, NULL, NULL), 0);
+    assert_int_equal(freed, 1020); /* its blobs, not the folder: the download stays */
+    assert_true(weft_fs_exists(part));
+    assert_int_equal(unlink(part), 0);
+    weft_cache_scan_free(s);
+    assert_int_equal(weft_cache_scan_dir(&s, tmpdir, "model"), 0);
+    r = weft_cache_scan_find(s, "model", "ns/m");
+
+    /* The last revision: the folder and its locks go. */
     assert_int_equal(weft_cache_remove(&freed, s, r, doomed, 0, 0, NULL, NULL), 0);
     assert_int_equal(freed, 1020);
     weft_cache_scan_free(s);
