@@ -56,5 +56,6 @@ int cmd_info(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_branch(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 
 #endif

@@ -26,7 +26,7 @@ typedef struct cli_client_args {
     const char *endpoint;
     const char *token;
     const char *repo_type;
-    const char *pos[16]; /* positional arguments, in order */
+    const char *pos[1024]; /* positional arguments, in order */
     size_t n_pos;
 } cli_client_args;
 

@@ -30,6 +30,7 @@ static const cli_command commands[] = {
     {"log", cmd_log, "the commits of a repo on a Hub"},
     {"branch", cmd_branch, "branches of a repo on a Hub: create, delete, ls"},
     {"tag", cmd_tag, "tags of a repo on a Hub: create, delete, ls"},
+    {"rm", cmd_rm, "delete files or folders of a repo on a Hub, as one commit"},
 };
 
 static void print_help(FILE *out)

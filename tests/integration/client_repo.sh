@@ -218,30 +218,28 @@ expect_status 0 W branch ls admin/m2 --token "$bob_ro"
 ok "branch create (--from, slashes)/ls/delete, tag create (-m, --revision)/ls/delete"
 
 # ---- rm ----
-if W rm --help > /dev/null 2>&1; then
-    expect_status 0 W rm admin/m2 a/top.txt --commit-message "drop top"
-    api GET /api/models/admin/m2/tree/main/a "$admin"
-    grep -q '"a/top.txt"' "$work/b" && fail "rm: a/top.txt still in the tree"
-    grep -q '"a/b"' "$work/b" || fail "rm removed more than asked: $(cat "$work/b")"
-    expect_status 0 W log admin/m2 -n 1
-    grep -q "drop top" "$work/out" || fail "rm --commit-message: $(cat "$work/out")"
-    expect_status 2 W rm admin/m2 many
-    grep -q -- "-r" "$work/err" || fail "rm of a folder without -r: $(cat "$work/err")"
-    expect_status 0 W rm admin/m2 many a/b -r
-    api GET "/api/models/admin/m2/tree/main?recursive=true" "$admin"
-    grep -q '"many/' "$work/b" && fail "rm -r: many/ still in the tree"
-    grep -q '"a/b/c.txt"' "$work/b" && fail "rm -r: a/b still in the tree"
-    grep -q '"h.bin"' "$work/b" || fail "rm -r removed h.bin too: $(cat "$work/b")"
-    expect_status 3 W rm admin/m2 nosuchfile
-    expect_status 3 W rm admin/m2 h.bin --revision nosuchbranch
-    expect_status 6 W rm admin/m2 h.bin --token "$bob_ro"
-    expect_status 0 W rm admin/m2 README.md --revision dev
-    api GET /api/models/admin/m2/tree/main "$admin"
-    grep -q '"README.md"' "$work/b" || fail "rm --revision dev changed main"
-    api GET /api/models/admin/m2/tree/dev "$admin"
-    grep -q '"README.md"' "$work/b" && fail "rm --revision dev: README.md still on dev"
-    ok "rm of files and folders (-r), --revision, --commit-message, bad input"
-fi
+expect_status 0 W rm admin/m2 a/top.txt --commit-message "drop top"
+api GET /api/models/admin/m2/tree/main/a "$admin"
+grep -q '"a/top.txt"' "$work/b" && fail "rm: a/top.txt still in the tree"
+grep -q '"a/b"' "$work/b" || fail "rm removed more than asked: $(cat "$work/b")"
+expect_status 0 W log admin/m2 -n 1
+grep -q "drop top" "$work/out" || fail "rm --commit-message: $(cat "$work/out")"
+expect_status 2 W rm admin/m2 many
+grep -q -- "-r" "$work/err" || fail "rm of a folder without -r: $(cat "$work/err")"
+expect_status 0 W rm admin/m2 many a/b -r
+api GET "/api/models/admin/m2/tree/main?recursive=true" "$admin"
+grep -q '"many/' "$work/b" && fail "rm -r: many/ still in the tree"
+grep -q '"a/b/c.txt"' "$work/b" && fail "rm -r: a/b still in the tree"
+grep -q '"h.bin"' "$work/b" || fail "rm -r removed h.bin too: $(cat "$work/b")"
+expect_status 3 W rm admin/m2 nosuchfile
+expect_status 3 W rm admin/m2 h.bin --revision nosuchbranch
+expect_status 6 W rm admin/m2 h.bin --token "$bob_ro"
+expect_status 0 W rm admin/m2 README.md --revision dev
+api GET /api/models/admin/m2/tree/main "$admin"
+grep -q '"README.md"' "$work/b" || fail "rm --revision dev changed main"
+api GET /api/models/admin/m2/tree/dev "$admin"
+grep -q '"README.md"' "$work/b" && fail "rm --revision dev: README.md still on dev"
+ok "rm of files and folders (-r), --revision, --commit-message, bad input"
 
 # ---- bad input, server down ----
 expect_status 2 W ls
@@ -251,7 +249,7 @@ expect_status 2 W ls admin/m2 --repo-type bogus
 expect_status 0 W ls --help
 grep -q "^examples:" "$work/out" || fail "ls --help has no examples"
 for c in login logout whoami env "repo create" "repo delete" "repo move" "repo settings" info log \
-    branch tag; do
+    branch tag rm; do
     # shellcheck disable=SC2086
     expect_status 0 W $c --help
     grep -q "example" "$work/out" || fail "'weft $c --help' has no examples"
