@@ -100,6 +100,18 @@ int cli_repo_open(weft_client **client, weft_client_repo *repo, const cli_client
     return cli_client_open(client, args->endpoint, args->token);
 }
 
+int cli_repo_args(cli_client_args *out, weft_client **client, weft_client_repo *repo,
+                  const char *verb, int argc, char **argv, const cli_opt *opts, size_t n_opts,
+                  size_t min_pos, size_t max_pos, const char *help)
+{
+    *client = NULL;
+    int st = cli_args_parse(out, verb, argc, argv, opts, n_opts, min_pos, max_pos, help);
+    if (st != CLI_ARGS_GO)
+        return st;
+    st = cli_repo_open(client, repo, out, out->pos[0]);
+    return st ? st : CLI_ARGS_GO;
+}
+
 int cli_repo_url(char **out, const weft_client_repo *repo, const char *what, const char *rev,
                  const char *path, const char *query)
 {
@@ -205,6 +217,28 @@ int cli_list_pages(weft_client *c, const char *url, int (*on_item)(json_t *item,
     }
     free(next);
     return rc;
+}
+
+void cli_print_joined(const json_t *arr, const char *key, const char *sep)
+{
+    size_t i, n = 0;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(key ? json_object_get(v, key) : v);
+        if (s)
+            printf("%s%s", n++ ? sep : "", s);
+    }
+    if (n == 0)
+        fputs("-", stdout);
+}
+
+void cli_print_json(const json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2));
+    if (s)
+        puts(s);
+    free(s);
 }
 
 int cli_confirm(const char *question)

@@ -57,6 +57,13 @@ int cli_sub_run(const char *verb, int argc, char **argv, const cli_sub *subs, si
 int cli_repo_open(weft_client **client, weft_client_repo *repo, const cli_client_args *args,
                   const char *spec);
 
+/* cli_args_parse, then cli_repo_open on the first positional argument: the start of every
+ * command on one repo. Returns CLI_ARGS_GO with *client open (the caller's, weft_client_free),
+ * or the exit code to return now (*client NULL). */
+int cli_repo_args(cli_client_args *out, weft_client **client, weft_client_repo *repo,
+                  const char *verb, int argc, char **argv, const cli_opt *opts, size_t n_opts,
+                  size_t min_pos, size_t max_pos, const char *help);
+
 /* "<api path of repo><what>[<rev>][/<path>][<query>]" into *out (the caller's, free): rev is
  * percent-encoded whole ("refs/pr/1" -> "refs%2Fpr%2F1", as the clients send it), path keeps its
  * slashes; rev, path and query may be NULL. E.g. ("/tree/", "main", "a b", "?recursive=true")
@@ -72,6 +79,13 @@ int cli_list_pages(weft_client *c, const char *url, int (*on_item)(json_t *item,
 
 /* The URL of the rel="next" link in a Link header value, or NULL; *out is the caller's. */
 int cli_link_next(char **out, const char *link);
+
+/* Prints the strings of the array `arr` (with `key`: the string `key` of each object in it)
+ * separated by `sep`, or "-" when there are none. */
+void cli_print_joined(const json_t *arr, const char *key, const char *sep);
+
+/* Prints `j` as indented JSON and a newline on stdout (the --json output of a command). */
+void cli_print_json(const json_t *j);
 
 /* Asks `question` on the terminal and reads a line; 1 if the answer starts with 'y' or 'Y'. */
 int cli_confirm(const char *question);

@@ -96,13 +96,10 @@ int cmd_ls(int argc, char **argv)
     const cli_opt opts[] = {{"--recursive", "-R", NULL, &recursive},
                             {"--revision", NULL, &rev, NULL}};
     cli_client_args a;
-    int st = cli_args_parse(&a, "ls", argc, argv, opts, 2, 1, 2, ls_help);
-    if (st != CLI_ARGS_GO)
-        return st;
     weft_client *c;
     weft_client_repo r;
-    st = cli_repo_open(&c, &r, &a, a.pos[0]);
-    if (st)
+    int st = cli_repo_args(&a, &c, &r, "ls", argc, argv, opts, 2, 1, 2, ls_help);
+    if (st != CLI_ARGS_GO)
         return st;
     const char *path = a.n_pos > 1 ? a.pos[1] : NULL;
     while (path && *path == '/')
@@ -128,14 +125,8 @@ static void info_line(const char *key, const char *value)
 static void info_list(const char *key, const json_t *arr)
 {
     printf("%-14s ", key);
-    size_t i, n = 0;
-    json_t *v;
-    json_array_foreach(arr, i, v)
-    {
-        if (json_is_string(v))
-            printf("%s%s", n++ ? ", " : "", json_string_value(v));
-    }
-    printf("%s\n", n ? "" : "-");
+    cli_print_joined(arr, NULL, ", ");
+    putchar('\n');
 }
 
 int cmd_info(int argc, char **argv)
@@ -144,13 +135,10 @@ int cmd_info(int argc, char **argv)
     const char *rev = NULL;
     const cli_opt opts[] = {{"--revision", NULL, &rev, NULL}, {"--json", NULL, NULL, &as_json}};
     cli_client_args a;
-    int st = cli_args_parse(&a, "info", argc, argv, opts, 2, 1, 1, info_help);
-    if (st != CLI_ARGS_GO)
-        return st;
     weft_client *c;
     weft_client_repo r;
-    st = cli_repo_open(&c, &r, &a, a.pos[0]);
-    if (st)
+    int st = cli_repo_args(&a, &c, &r, "info", argc, argv, opts, 2, 1, 1, info_help);
+    if (st != CLI_ARGS_GO)
         return st;
     char *url = NULL;
     json_t *info = NULL;
@@ -160,10 +148,7 @@ int cmd_info(int argc, char **argv)
     if (rc == 0 && !json_is_object(info))
         rc = weft_err_set(WEFT_EINVALID, "%s: the answer is not a JSON object", url);
     if (rc == 0 && as_json) {
-        char *s = json_dumps(info, JSON_INDENT(2));
-        if (s)
-            puts(s);
-        free(s);
+        cli_print_json(info);
     } else if (rc == 0) {
         const json_t *priv = json_object_get(info, "private");
         info_line("id", json_string_value(json_object_get(info, "id")));
@@ -205,15 +190,8 @@ static int log_print(json_t *commit, void *payload)
     const char *date = json_string_value(json_object_get(commit, "date"));
     const char *title = json_string_value(json_object_get(commit, "title"));
     printf("%s  %s  ", id ? id : "-", date ? date : "-");
-    size_t i, n = 0;
-    json_t *au;
-    json_array_foreach(json_object_get(commit, "authors"), i, au)
-    {
-        const char *u = json_string_value(json_object_get(au, "user"));
-        if (u)
-            printf("%s%s", n++ ? "," : "", u);
-    }
-    printf("%s  %s\n", n ? "" : "-", title && title[0] ? title : "(no title)");
+    cli_print_joined(json_object_get(commit, "authors"), "user", ",");
+    printf("  %s\n", title && title[0] ? title : "(no title)");
     return ls->left == 0;
 }
 

@@ -166,18 +166,27 @@ int cmd_login(int argc, char **argv)
     return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
-int cmd_logout(int argc, char **argv)
+/* Parses the command line of logout, whoami, env and loads the configuration into cfg. Returns
+ * CLI_ARGS_GO, or the exit code to return now. */
+static int login_start(weft_client_config *cfg, const char *verb, int argc, char **argv,
+                       const cli_opt *opts, size_t n_opts, const char *help)
 {
     cli_client_args a;
-    int st = cli_args_parse(&a, "logout", argc, argv, NULL, 0, 0, 0, logout_help);
+    int st = cli_args_parse(&a, verb, argc, argv, opts, n_opts, 0, 0, help);
     if (st != CLI_ARGS_GO)
         return st;
+    int rc = weft_client_config_load(cfg, a.endpoint, a.token);
+    return rc < 0 ? cli_fail(rc) : CLI_ARGS_GO;
+}
+
+int cmd_logout(int argc, char **argv)
+{
     weft_client_config cfg;
-    int rc = weft_client_config_load(&cfg, a.endpoint, NULL);
-    if (rc < 0)
-        return cli_fail(rc);
+    int st = login_start(&cfg, "logout", argc, argv, NULL, 0, logout_help);
+    if (st != CLI_ARGS_GO)
+        return st;
     int had = access(cfg.token_path, F_OK) == 0;
-    rc = weft_client_token_delete(&cfg);
+    int rc = weft_client_token_delete(&cfg);
     if (rc == 0) {
         if (had)
             printf("logged out: removed %s\n", cfg.token_path);
@@ -195,36 +204,23 @@ int cmd_whoami(int argc, char **argv)
 {
     int as_json = 0;
     const cli_opt opts[] = {{"--json", NULL, NULL, &as_json}};
-    cli_client_args a;
-    int st = cli_args_parse(&a, "whoami", argc, argv, opts, 1, 0, 0, whoami_help);
+    weft_client_config cfg;
+    int st = login_start(&cfg, "whoami", argc, argv, opts, 1, whoami_help);
     if (st != CLI_ARGS_GO)
         return st;
-    weft_client_config cfg;
-    int rc = weft_client_config_load(&cfg, a.endpoint, a.token);
-    if (rc < 0)
-        return cli_fail(rc);
+    int rc;
     json_t *who = NULL;
     if (!cfg.token)
         rc = weft_err_set(WEFT_EAUTH, "not logged in: no token (set HF_TOKEN or run 'weft login')");
     else
         rc = login_whoami(&who, &cfg);
     if (rc == 0 && as_json) {
-        char *s = json_dumps(who, JSON_INDENT(2) | JSON_SORT_KEYS);
-        if (s)
-            puts(s);
-        free(s);
+        cli_print_json(who);
     } else if (rc == 0) {
         printf("user      %s\n", json_string_value(json_object_get(who, "name")));
         printf("orgs      ");
-        size_t i, n = 0;
-        json_t *org;
-        json_array_foreach(json_object_get(who, "orgs"), i, org)
-        {
-            const char *name = json_string_value(json_object_get(org, "name"));
-            if (name)
-                printf("%s%s", n++ ? ", " : "", name);
-        }
-        printf("%s\n", n ? "" : "-");
+        cli_print_joined(json_object_get(who, "orgs"), "name", ", ");
+        putchar('\n');
         const json_t *tok = json_object_get(json_object_get(who, "auth"), "accessToken");
         const char *dn = json_string_value(json_object_get(tok, "displayName"));
         printf("token     %s, role %s, from %s\n", dn && dn[0] ? dn : "(unnamed)", login_role(who),
@@ -238,14 +234,10 @@ int cmd_whoami(int argc, char **argv)
 
 int cmd_env(int argc, char **argv)
 {
-    cli_client_args a;
-    int st = cli_args_parse(&a, "env", argc, argv, NULL, 0, 0, 0, env_help);
+    weft_client_config cfg;
+    int st = login_start(&cfg, "env", argc, argv, NULL, 0, env_help);
     if (st != CLI_ARGS_GO)
         return st;
-    weft_client_config cfg;
-    int rc = weft_client_config_load(&cfg, a.endpoint, a.token);
-    if (rc < 0)
-        return cli_fail(rc);
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
     printf("endpoint      %s\n", cfg.endpoint);
     printf("token         %s\n", cfg.token ? cfg.token_source : "none");

@@ -59,56 +59,39 @@ typedef struct ref_kind {
 static const ref_kind ref_branch = {"branch", "/branch/", "branches", branch_help};
 static const ref_kind ref_tag = {"tag", "/tag/", "tags", tag_help};
 
-/* Sends method to <repo api><route><name> with body (may be NULL). */
-static int ref_call(const ref_kind *k, const cli_client_args *a, const char *method,
-                    const char *name, const char *target, json_t *body)
+/* Sends method to <repo api><route><target> with body (may be NULL; taken) for the ref `name`;
+ * frees c. Returns the exit code. */
+static int ref_call(const ref_kind *k, weft_client *c, const weft_client_repo *r,
+                    const char *method, const char *name, const char *target, json_t *body)
 {
-    weft_client *c;
-    weft_client_repo r;
-    int st = cli_repo_open(&c, &r, a, a->pos[0]);
-    if (st) {
-        json_decref(body);
-        return st;
-    }
     char *url = NULL;
-    int rc = cli_repo_url(&url, &r, k->route, target, NULL, NULL);
+    int rc = cli_repo_url(&url, r, k->route, target, NULL, NULL);
     if (rc == 0)
         rc = weft_client_json(c, NULL, method, url, body);
     if (rc == WEFT_EEXISTS)
-        weft_err_set(WEFT_EEXISTS, "%s '%s' exists already in %s", k->verb, name, r.id);
+        weft_err_set(WEFT_EEXISTS, "%s '%s' exists already in %s", k->verb, name, r->id);
     if (rc == 0)
         printf("%s %s %s in %s\n", strcmp(method, "DELETE") == 0 ? "deleted" : "created", k->verb,
-               name, r.id);
+               name, r->id);
     free(url);
     json_decref(body);
     weft_client_free(c);
     return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 }
 
-static int ref_delete(const ref_kind *k, int argc, char **argv)
+/* "<branch|tag> delete REPO NAME" (n_pos 2) or "<branch|tag> ls REPO" (n_pos 1). */
+static int ref_delete_or_ls(const ref_kind *k, int argc, char **argv, size_t n_pos)
 {
     char verb[32];
-    snprintf(verb, sizeof verb, "%s delete", k->verb);
+    snprintf(verb, sizeof verb, "%s %s", k->verb, n_pos == 2 ? "delete" : "ls");
     cli_client_args a;
-    int st = cli_args_parse(&a, verb, argc, argv, NULL, 0, 2, 2, k->help);
-    if (st != CLI_ARGS_GO)
-        return st;
-    return ref_call(k, &a, "DELETE", a.pos[1], a.pos[1], NULL);
-}
-
-static int ref_ls(const ref_kind *k, int argc, char **argv)
-{
-    char verb[32];
-    snprintf(verb, sizeof verb, "%s ls", k->verb);
-    cli_client_args a;
-    int st = cli_args_parse(&a, verb, argc, argv, NULL, 0, 1, 1, k->help);
-    if (st != CLI_ARGS_GO)
-        return st;
     weft_client *c;
     weft_client_repo r;
-    st = cli_repo_open(&c, &r, &a, a.pos[0]);
-    if (st)
+    int st = cli_repo_args(&a, &c, &r, verb, argc, argv, NULL, 0, n_pos, n_pos, k->help);
+    if (st != CLI_ARGS_GO)
         return st;
+    if (n_pos == 2)
+        return ref_call(k, c, &r, "DELETE", a.pos[1], a.pos[1], NULL);
     char *url = NULL;
     json_t *refs = NULL;
     int rc = cli_repo_url(&url, &r, "/refs", NULL, NULL, NULL);
@@ -134,21 +117,23 @@ static int branch_create(int argc, char **argv)
     const char *from = NULL;
     const cli_opt opts[] = {{"--from", NULL, &from, NULL}};
     cli_client_args a;
-    int st = cli_args_parse(&a, "branch create", argc, argv, opts, 1, 2, 2, branch_help);
+    weft_client *c;
+    weft_client_repo r;
+    int st = cli_repo_args(&a, &c, &r, "branch create", argc, argv, opts, 1, 2, 2, branch_help);
     if (st != CLI_ARGS_GO)
         return st;
     json_t *body = from ? json_pack("{s:s}", "startingPoint", from) : json_object();
-    return ref_call(&ref_branch, &a, "POST", a.pos[1], a.pos[1], body);
+    return ref_call(&ref_branch, c, &r, "POST", a.pos[1], a.pos[1], body);
 }
 
 static int branch_delete(int argc, char **argv)
 {
-    return ref_delete(&ref_branch, argc, argv);
+    return ref_delete_or_ls(&ref_branch, argc, argv, 2);
 }
 
 static int branch_ls(int argc, char **argv)
 {
-    return ref_ls(&ref_branch, argc, argv);
+    return ref_delete_or_ls(&ref_branch, argc, argv, 1);
 }
 
 int cmd_branch(int argc, char **argv)
@@ -163,24 +148,26 @@ static int tag_create(int argc, char **argv)
     const char *rev = "main", *message = NULL;
     const cli_opt opts[] = {{"--revision", NULL, &rev, NULL}, {"--message", "-m", &message, NULL}};
     cli_client_args a;
-    int st = cli_args_parse(&a, "tag create", argc, argv, opts, 2, 2, 2, tag_help);
+    weft_client *c;
+    weft_client_repo r;
+    int st = cli_repo_args(&a, &c, &r, "tag create", argc, argv, opts, 2, 2, 2, tag_help);
     if (st != CLI_ARGS_GO)
         return st;
     /* POST .../tag/{target revision} with {"tag": name}: the path names what is tagged. */
     json_t *body = json_pack("{s:s}", "tag", a.pos[1]);
     if (body && message)
         json_object_set_new(body, "message", json_string(message));
-    return ref_call(&ref_tag, &a, "POST", a.pos[1], rev, body);
+    return ref_call(&ref_tag, c, &r, "POST", a.pos[1], rev, body);
 }
 
 static int tag_delete(int argc, char **argv)
 {
-    return ref_delete(&ref_tag, argc, argv);
+    return ref_delete_or_ls(&ref_tag, argc, argv, 2);
 }
 
 static int tag_ls(int argc, char **argv)
 {
-    return ref_ls(&ref_tag, argc, argv);
+    return ref_delete_or_ls(&ref_tag, argc, argv, 1);
 }
 
 int cmd_tag(int argc, char **argv)

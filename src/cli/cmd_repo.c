@@ -122,13 +122,10 @@ static int repo_create(int argc, char **argv)
     const cli_opt opts[] = {{"--private", NULL, NULL, &priv},
                             {"--exist-ok", NULL, NULL, &exist_ok}};
     cli_client_args a;
-    int st = cli_args_parse(&a, "repo create", argc, argv, opts, 2, 1, 1, create_help);
-    if (st != CLI_ARGS_GO)
-        return st;
     weft_client *c;
     weft_client_repo r;
-    st = cli_repo_open(&c, &r, &a, a.pos[0]);
-    if (st)
+    int st = cli_repo_args(&a, &c, &r, "repo create", argc, argv, opts, 2, 1, 1, create_help);
+    if (st != CLI_ARGS_GO)
         return st;
     json_t *body = repo_body(&r), *ans = NULL;
     if (priv)
@@ -155,62 +152,52 @@ static int repo_delete(int argc, char **argv)
     int yes = 0;
     const cli_opt opts[] = {{"--yes", "-y", NULL, &yes}};
     cli_client_args a;
-    int st = cli_args_parse(&a, "repo delete", argc, argv, opts, 1, 1, 1, delete_help);
+    weft_client *c;
+    weft_client_repo r;
+    int st = cli_repo_args(&a, &c, &r, "repo delete", argc, argv, opts, 1, 1, 1, delete_help);
     if (st != CLI_ARGS_GO)
         return st;
-    weft_client_repo r;
-    int rc = weft_client_repo_parse(&r, a.pos[0], a.repo_type);
-    if (rc < 0)
-        return cli_fail(rc);
-    if (!yes && !isatty(STDIN_FILENO))
-        return cli_usage_error(
-            "repo delete", "refusing to delete %s without --yes (stdin is not a terminal)", r.id);
-    if (!yes) {
-        char q[400];
-        snprintf(q, sizeof q, "delete %s %s with all its files and history?", r.type, r.id);
-        if (!cli_confirm(q)) {
-            fprintf(stderr, "weft: not deleted\n");
-            return CLI_EXIT_ERROR;
-        }
+    char q[400];
+    snprintf(q, sizeof q, "delete %s %s with all its files and history?", r.type, r.id);
+    json_t *body = NULL;
+    int rc = 0;
+    if (!yes && !isatty(STDIN_FILENO)) {
+        st = cli_usage_error("repo delete",
+                             "refusing to delete %s without --yes (stdin is not a terminal)", r.id);
+    } else if (!yes && !cli_confirm(q)) {
+        fprintf(stderr, "weft: not deleted\n");
+        st = CLI_EXIT_ERROR;
+    } else {
+        body = repo_body(&r);
+        rc = body ? weft_client_json(c, NULL, "DELETE", "/api/repos/delete", body)
+                  : weft_err_set(WEFT_ENOMEM, "out of memory");
+        if (rc == 0)
+            printf("deleted %s %s\n", r.type, r.id);
+        st = rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
     }
-    weft_client *c;
-    st = cli_client_open(&c, a.endpoint, a.token);
-    if (st)
-        return st;
-    json_t *body = repo_body(&r);
-    rc = body ? weft_client_json(c, NULL, "DELETE", "/api/repos/delete", body)
-              : weft_err_set(WEFT_ENOMEM, "out of memory");
-    if (rc == 0)
-        printf("deleted %s %s\n", r.type, r.id);
     json_decref(body);
     weft_client_free(c);
-    return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
+    return st;
 }
 
 static int repo_move(int argc, char **argv)
 {
     cli_client_args a;
-    int st = cli_args_parse(&a, "repo move", argc, argv, NULL, 0, 2, 2, move_help);
+    weft_client *c;
+    weft_client_repo from, to;
+    int st = cli_repo_args(&a, &c, &from, "repo move", argc, argv, NULL, 0, 2, 2, move_help);
     if (st != CLI_ARGS_GO)
         return st;
-    weft_client_repo to;
-    int rc = weft_client_repo_parse(&to, a.pos[1], a.repo_type);
-    if (rc < 0)
-        return cli_fail(rc);
-    weft_client *c;
-    weft_client_repo from;
-    st = cli_repo_open(&c, &from, &a, a.pos[0]);
-    if (st)
-        return st;
     json_t *body = NULL;
-    if (strcmp(from.type, to.type) != 0)
+    int rc = weft_client_repo_parse(&to, a.pos[1], a.repo_type);
+    if (rc == 0 && strcmp(from.type, to.type) != 0)
         rc = weft_err_set(WEFT_EINVALID, "cannot move a %s to a %s", from.type, to.type);
-    else if (!strchr(from.id, '/') || !strchr(to.id, '/'))
+    if (rc == 0 && (!strchr(from.id, '/') || !strchr(to.id, '/')))
         rc = weft_err_set(WEFT_EINVALID, "repo move needs ns/name on both sides");
-    else if (!(body = json_pack("{s:s,s:s,s:s}", "fromRepo", from.id, "toRepo", to.id, "type",
-                                from.type)))
+    if (rc == 0 && !(body = json_pack("{s:s,s:s,s:s}", "fromRepo", from.id, "toRepo", to.id, "type",
+                                      from.type)))
         rc = weft_err_set(WEFT_ENOMEM, "out of memory");
-    else
+    if (rc == 0)
         rc = weft_client_json(c, NULL, "POST", "/api/repos/move", body);
     if (rc == WEFT_EEXISTS)
         weft_err_set(WEFT_EEXISTS, "%s %s exists already", to.type, to.id);
@@ -226,22 +213,23 @@ static int repo_settings(int argc, char **argv)
     int priv = 0, pub = 0;
     const cli_opt opts[] = {{"--private", NULL, NULL, &priv}, {"--public", NULL, NULL, &pub}};
     cli_client_args a;
-    int st = cli_args_parse(&a, "repo settings", argc, argv, opts, 2, 1, 1, settings_help);
-    if (st != CLI_ARGS_GO)
-        return st;
-    if (priv + pub != 1)
-        return cli_usage_error("repo settings", "give one of --private or --public");
     weft_client *c;
     weft_client_repo r;
-    st = cli_repo_open(&c, &r, &a, a.pos[0]);
-    if (st)
+    int st = cli_repo_args(&a, &c, &r, "repo settings", argc, argv, opts, 2, 1, 1, settings_help);
+    if (st != CLI_ARGS_GO)
         return st;
     char *url = NULL;
-    json_t *body = json_pack("{s:s}", "visibility", priv ? "private" : "public");
-    int rc = cli_repo_url(&url, &r, "/settings", NULL, NULL, NULL);
+    json_t *body = NULL;
+    int rc = 0;
+    if (priv + pub != 1) {
+        weft_client_free(c);
+        return cli_usage_error("repo settings", "give one of --private or --public");
+    }
+    body = json_pack("{s:s}", "visibility", priv ? "private" : "public");
+    rc = body ? cli_repo_url(&url, &r, "/settings", NULL, NULL, NULL)
+              : weft_err_set(WEFT_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = body ? weft_client_json(c, NULL, "PUT", url, body)
-                  : weft_err_set(WEFT_ENOMEM, "out of memory");
+        rc = weft_client_json(c, NULL, "PUT", url, body);
     if (rc == 0)
         printf("%s %s is now %s\n", r.type, r.id, priv ? "private" : "public");
     free(url);

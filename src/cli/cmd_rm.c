@@ -74,8 +74,10 @@ int cmd_rm(int argc, char **argv)
                             {"--revision", NULL, &rev, NULL},
                             {"--commit-message", "-m", &message, NULL}};
     cli_client_args a;
+    weft_client *c;
+    weft_client_repo r;
     size_t max_pos = sizeof a.pos / sizeof a.pos[0];
-    int st = cli_args_parse(&a, "rm", argc, argv, opts, 3, 2, max_pos, rm_help);
+    int st = cli_repo_args(&a, &c, &r, "rm", argc, argv, opts, 3, 2, max_pos, rm_help);
     if (st != CLI_ARGS_GO)
         return st;
     size_t n = a.n_pos - 1;
@@ -84,13 +86,7 @@ int cmd_rm(int argc, char **argv)
     char **own = calloc(n, sizeof *own);
     int *kinds = calloc(n, sizeof *kinds);
     weft_client_commit_op *ops = calloc(n, sizeof *ops);
-    if (!own || !kinds || !ops) {
-        free(own);
-        free(kinds);
-        free(ops);
-        return cli_fail(weft_err_set(WEFT_ENOMEM, "out of memory"));
-    }
-    int rc = 0;
+    int rc = own && kinds && ops ? 0 : weft_err_set(WEFT_ENOMEM, "out of memory");
     for (size_t i = 0; i < n && rc == 0; i++) {
         const char *p = paths[i];
         while (*p == '/')
@@ -105,16 +101,8 @@ int cmd_rm(int argc, char **argv)
             rc = weft_err_set(WEFT_EINVALID, "'%s' is the repo root: name files or folders",
                               paths[i]);
     }
-    weft_client *c = NULL;
-    weft_client_repo r;
-    if (rc < 0) {
-        st = cli_fail(rc);
-        goto out;
-    }
-    st = cli_repo_open(&c, &r, &a, a.pos[0]);
-    if (st)
-        goto out;
-    rc = rm_classify(c, &r, rev, (const char *const *)own, kinds, n);
+    if (rc == 0)
+        rc = rm_classify(c, &r, rev, (const char *const *)own, kinds, n);
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (kinds[i] == 0)
             rc = weft_err_set(WEFT_ENOTFOUND, "%s: no such file or folder in %s at %s", own[i],
@@ -124,8 +112,8 @@ int cmd_rm(int argc, char **argv)
         ops[i].kind = kinds[i];
         ops[i].path = own[i];
     }
-    char title[300];
-    if (!message && n == 1)
+    char title[300] = "";
+    if (rc == 0 && !message && n == 1)
         snprintf(title, sizeof title, "Delete %s", own[0]);
     weft_client_commit req = {
         .revision = rev,
@@ -142,8 +130,7 @@ int cmd_rm(int argc, char **argv)
                res.oid);
     weft_client_commit_result_dispose(&res);
     st = rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
-out:
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; own && i < n; i++)
         free(own[i]);
     free(own);
     free(kinds);
