@@ -61,8 +61,32 @@ expect_status 0 W logout
 expect_status 6 W whoami
 expect_status 0 W env
 grep -q "^token *none\$" "$work/out" || fail "env after logout: $(cat "$work/out")"
-echo "$admin" | W login > /dev/null || fail "login as admin"
-ok "login (stdin, rejected token, 0600 file), whoami, HF_TOKEN beats the file, env, logout"
+# On a terminal (script(1) gives one) login prompts and does not echo the token; it is typed
+# only once the prompt shows, i.e. after echo is off.
+# on_tty OUT INPUT CMD...: runs CMD on a pseudo-terminal, types INPUT once OUT has output.
+on_tty() {
+    local out=$1 input=$2
+    shift 2
+    rm -f "$work/tty.in" && mkfifo "$work/tty.in"
+    script -qec "$*" /dev/null < "$work/tty.in" > "$out" &
+    local pid=$!
+    exec 3> "$work/tty.in"
+    for _ in $(seq 200); do [ -s "$out" ] && break; sleep 0.05; done
+    sleep 0.2
+    printf '%s\n' "$input" >&3
+    exec 3>&-
+    set +e
+    wait "$pid"
+    tty_status=$?
+    set -e
+}
+rm -f "$HF_HOME/token"
+on_tty "$work/tty.out" "$admin" "$weft" login
+[ "$tty_status" = 0 ] || fail "login on a terminal exited $tty_status: $(cat "$work/tty.out")"
+grep -q "Token (input hidden)" "$work/tty.out" || fail "no prompt: $(cat "$work/tty.out")"
+grep -q "$admin" "$work/tty.out" && fail "login echoed the token on the terminal"
+[ "$(cat "$HF_HOME/token")" = "$admin" ] || fail "token typed on the terminal not saved"
+ok "login (stdin, terminal without echo, rejected token, 0600 file), whoami, HF_TOKEN beats the file, env, logout"
 
 # ---- repo ----
 expect_status 0 W repo create admin/m1
@@ -99,6 +123,16 @@ expect_status 2 W repo delete datasets/admin/d1 < /dev/null
 grep -q "without --yes" "$work/err" || fail "delete without --yes: $(cat "$work/err")"
 api GET /api/datasets/admin/d1 "$admin"
 [ "$status" = 200 ] || fail "refused delete deleted anyway ($status)"
+on_tty "$work/tty.out" n "$weft" repo delete datasets/admin/d1
+[ "$tty_status" = 1 ] || fail "answering n on a terminal exited $tty_status"
+grep -q "with all its files and history? \[y/N\]" "$work/tty.out" || fail "no question: $(cat "$work/tty.out")"
+api GET /api/datasets/admin/d1 "$admin"
+[ "$status" = 200 ] || fail "answering n deleted the repo ($status)"
+on_tty "$work/tty.out" y "$weft" repo delete datasets/admin/d1
+[ "$tty_status" = 0 ] || fail "answering y on a terminal exited $tty_status: $(cat "$work/tty.out")"
+api GET /api/datasets/admin/d1 "$admin"
+[ "$status" = 404 ] || fail "answering y did not delete ($status)"
+expect_status 0 W repo create datasets/admin/d1
 expect_status 0 W repo delete datasets/admin/d1 --yes
 api GET /api/datasets/admin/d1 "$admin"
 [ "$status" = 404 ] || fail "deleted repo still there ($status)"
@@ -107,7 +141,7 @@ expect_status 6 W repo delete bob/s1 --repo-type space --yes --token "$bob_ro"
 expect_status 6 W repo create bob/x --token "$bob_ro"
 api GET /api/models/bob/x "$bob"
 [ "$status" = 404 ] || fail "read-only token created a repo"
-ok "repo create (--private, --exist-ok, types), settings, move, delete (--yes), read-only token 6"
+ok "repo create (--private, --exist-ok, types), settings, move, delete (terminal question, --yes), read-only token 6"
 
 # ---- ls, info, log ----
 # One commit of 1100 small files under many/, two files in a/b/, a README with card data.
