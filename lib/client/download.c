@@ -308,8 +308,14 @@ static int download_part_fetch(dl_blob_job *job, dl_part *p)
             rc = weft_err_set(WEFT_EINVALID, "%s: the server ignored the Range header",
                               job->blob->path);
         weft_client_resp_dispose(&resp);
-        if (rc == WEFT_ENETWORK && p->done > before)
-            continue; /* progress was made: try again from there */
+        if (rc == WEFT_ENETWORK && attempt + 1 < DL_TRIES) {
+            /* try again from where the bytes stopped, after a short pause */
+            if (p->done == before) {
+                struct timespec pause = {attempt, 500000000L}; /* 0.5 s, then 1.5 s */
+                nanosleep(&pause, NULL);
+            }
+            continue;
+        }
         if (rc < 0)
             return rc;
         if (p->done < p->len)
