@@ -56,8 +56,11 @@ printf '{"v": 2, "hidden": 64}\n' > "$src/config2.json"
 printf 'deep\n' > "$src/x.txt"
 head -c 3000000 /dev/urandom > "$src/model.bin"
 head -c 1000 /dev/urandom > "$src/model.onnx"
+: > "$src/empty"
+printf 'odd name\n' > "$src/odd"
 make_repo '{"name":"m"}'
 c1=$(commit admin/m one reg:README.md:"$src/README.md" reg:config.json:"$src/config1.json" \
+    reg:empty.txt:"$src/empty" reg:"odd dir/hé llo+%.txt":"$src/odd" \
     reg:nested/deep/dir/x.txt:"$src/x.txt" lfs:weights/model.bin:"$src/model.bin" \
     lfs:onnx/model.onnx:"$src/model.onnx")
 api POST /api/models/admin/m/tag/main -H 'content-type: application/json' -d '{"tag":"v1"}' > /dev/null
@@ -87,10 +90,12 @@ check_file "$out" config.json "$src/config2.json" reg
 check_file "$out" nested/deep/dir/x.txt "$src/x.txt" reg
 check_file "$out" weights/model.bin "$src/model.bin" lfs
 check_file "$out" onnx/model.onnx "$src/model.onnx" lfs
-[ "$(find "$rd/blobs" -type f | wc -l)" = 6 ] || fail "blobs: $(ls "$rd/blobs")" # + .gitattributes
+check_file "$out" empty.txt "$src/empty" reg
+check_file "$out" "odd dir/hé llo+%.txt" "$src/odd" reg
+[ "$(find "$rd/blobs" -type f | wc -l)" = 8 ] || fail "blobs: $(ls "$rd/blobs")" # + .gitattributes
 ! find "$cache" -name '*.incomplete*' | grep -q . || fail "leftover .incomplete files"
 [ -d "$cache/.locks/models--admin--m" ] || fail "no .locks folder"
-ok "whole repo: blobs named by sha256 (LFS) and git blob id, relative links, refs/main"
+ok "whole repo: blobs named by sha256 (LFS) and git blob id, relative links, refs/main; empty file, odd names"
 
 # ---- a second download fetches no file bodies ----
 before=$(gets admin/m)
@@ -110,7 +115,8 @@ got=$(cd "$work/c3/models--admin--m/snapshots/$c2" && find . -type l | sort | tr
 [ "$got" = "./config.json ./weights/model.bin " ] || fail "include/exclude gave: $got"
 dl admin/m --cache-dir "$work/c3b" --exclude '*.bin' --exclude 'nested/' > /dev/null
 got=$(cd "$work/c3b/models--admin--m/snapshots/$c2" && find . -type l | sort | tr '\n' ' ')
-[ "$got" = "./.gitattributes ./README.md ./config.json ./onnx/model.onnx " ] || fail "exclude gave: $got"
+[ "$got" = "./.gitattributes ./README.md ./config.json ./empty.txt ./odd dir/hé llo+%.txt ./onnx/model.onnx " ] ||
+    fail "exclude gave: $got"
 ok "named files (one prints its path), --include/--exclude globs with folder patterns"
 
 # ---- revisions: tag, branch, commit ----
