@@ -196,6 +196,27 @@ resume_case() { # resume_case FILE SIZE RATE: kill weft once the .incomplete hol
 resume_case mid.bin 20000000 8000000
 resume_case huge.bin $huge 60000000
 
+# a partial file another tool left (huggingface_hub and @huggingface/hub write in order, no
+# sidecar) is continued from its length; a partial file with wrong bytes fails verification
+# (exit 4), is discarded, and the next run fetches it whole
+oid=$(sha256sum "$src/huge.bin" | cut -d' ' -f1)
+mkdir -p "$work/py/models--admin--big/blobs"
+head -c $((huge / 2 + 12345)) "$src/huge.bin" > "$work/py/models--admin--big/blobs/$oid.incomplete"
+line=$(wc -l < "$work/serve.err")
+out=$(dl admin/big huge.bin --cache-dir "$work/py")
+cmp -s "$out" "$src/huge.bin" || fail "continuing another tool's partial file: other bytes"
+sent=$(bytes_out_since "$line" admin/big)
+[ "$sent" -le $((huge / 2)) ] || fail "continuing another tool's partial file moved $sent bytes"
+oid=$(sha256sum "$src/mid.bin" | cut -d' ' -f1)
+mkdir -p "$work/bad1/models--admin--big/blobs"
+head -c 3000000 /dev/urandom > "$work/bad1/models--admin--big/blobs/$oid.incomplete"
+expect_status 4 dl admin/big mid.bin --cache-dir "$work/bad1"
+grep -q "not $oid" "$work/err" || fail "verification failure: $(cat "$work/err")"
+[ ! -e "$work/bad1/models--admin--big/blobs/$oid" ] || fail "bad bytes entered the cache"
+out=$(dl admin/big mid.bin --cache-dir "$work/bad1")
+cmp -s "$out" "$src/mid.bin" || fail "the run after a verification failure: other bytes"
+ok "another tool's partial file is continued ($sent bytes moved); wrong partial bytes: exit 4, then a clean refetch"
+
 # ---- bad input ----
 expect_status 3 dl admin/nosuch --cache-dir "$work/bad"
 grep -q "RepoNotFound" "$work/err" || fail "unknown repo: $(cat "$work/err")"
