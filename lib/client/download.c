@@ -302,7 +302,9 @@ static int download_part_fetch(dl_blob_job *job, dl_part *p)
         weft_client_resp resp;
         uint64_t before = p->done;
         rc = weft_client_send(job->ctx->c, &resp, &req);
-        if (rc == 0)
+        if (rc == WEFT_ENETWORK)
+            weft_err_wrap(rc, "%s", job->blob->path);
+        else if (rc == 0)
             rc = weft_client_resp_check(&resp, job->blob->path);
         if (rc == 0 && !whole && resp.status != 206 && p->done > before)
             rc = weft_err_set(WEFT_EINVALID, "%s: the server ignored the Range header",

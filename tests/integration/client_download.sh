@@ -240,3 +240,22 @@ if mount -t tmpfs -o size=8m tmpfs "$work/tiny" 2> /dev/null; then
 else
     echo "skip: cannot mount a tmpfs (not root?): disk-full case not run"
 fi
+
+# ---- the hub goes away mid-file (last: it stops the hub): retries, then exit 7 ----
+oid=$(sha256sum "$src/mid.bin" | cut -d' ' -f1)
+set +e
+WEFT_CLIENT_MAX_RATE=4000000 "$weft" download admin/big mid.bin --endpoint "$base" --token "$admin" \
+    --quiet --cache-dir "$work/gone" > "$work/out" 2> "$work/err" &
+pid=$!
+for _ in $(seq 400); do
+    [ -f "$work/gone/models--admin--big/blobs/$oid.incomplete" ] && break
+    sleep 0.05
+done
+sleep 0.5
+kill -9 "$hub_pid"
+wait "$pid"
+got=$?
+set -e
+[ "$got" = 7 ] || fail "hub gone mid-file: exit $got, want 7: $(cat "$work/err")"
+grep -q "^weft: mid.bin: " "$work/err" || fail "hub gone mid-file: no file name in: $(cat "$work/err")"
+ok "the hub gone mid-file: exit 7 naming the file ($(head -c 120 "$work/err"))"
