@@ -46,6 +46,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_org(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_download(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);

@@ -20,6 +20,7 @@ static const cli_command commands[] = {
     {"user", cmd_user, "user accounts of the hub: create, ls"},
     {"org", cmd_org, "organizations and their members: create, add, rm, ls"},
     {"token", cmd_token, "access tokens: create, revoke, ls"},
+    {"download", cmd_download, "files of a Hub repo into the HF cache or a folder"},
     {"cache", cmd_cache, "the local Hugging Face cache: ls, rm, prune"},
     {"login", cmd_login, "check a Hub token and save it for weft and the hf tools"},
     {"logout", cmd_logout, "remove the saved token"},
