@@ -119,11 +119,25 @@ typedef struct chunk_ref {
     weft_hash xorb;
 } chunk_ref;
 
-/* A worker's state while it reads one file. */
+/* A xorb being POSTed by its own thread while the worker fills the other builder. */
+typedef struct xorb_send {
+    xet_run *r;
+    weft_xorb_built built;
+    pthread_t tid;
+    int running;
+    int rc;
+    char msg[512];
+} xorb_send;
+
+/* A worker's state while it reads one file: two builders, one filling while the other's xorb is
+ * being sent, so chunking overlaps the transfer and the server's checks. */
 typedef struct xet_file {
     xet_run *r;
     weft_upload__file *f;
-    weft_xorb_builder *b;
+    weft_xorb_builder *bs[2];
+    weft_xorb_builder *b; /* bs[cur] */
+    int cur;
+    xorb_send send;
     int32_t slot; /* slot of the builder's xorb; -1 while empty */
     chunk_ref *refs;
     size_t n_refs, cap_refs;
@@ -222,24 +236,60 @@ static int xorb_post(xet_run *r, const weft_xorb_built *x)
     return 0;
 }
 
-/* Finishes and posts the worker's xorb, if it has chunks. */
+static void *xorb_send_main(void *arg)
+{
+    xorb_send *x = arg;
+    x->rc = xorb_post(x->r, &x->built);
+    if (x->rc < 0)
+        snprintf(x->msg, sizeof x->msg, "%s", weft_err_last());
+    return NULL;
+}
+
+/* Waits for the xorb in flight, if any; its error becomes ours. */
+static int xfile_join(xet_file *xf)
+{
+    if (!xf->send.running)
+        return 0;
+    pthread_join(xf->send.tid, NULL);
+    xf->send.running = 0;
+    weft_xorb_builder_reset(xf->bs[1 - xf->cur]);
+    weft_xorb_builder_file_start(xf->bs[1 - xf->cur]);
+    if (xf->send.rc < 0)
+        return weft_err_set(xf->send.rc, "%s", xf->send.msg);
+    return 0;
+}
+
+/* Finishes the worker's xorb, if it has chunks, and starts sending it; the worker goes on with
+ * the other builder once the xorb sent before this one is through. */
 static int xfile_flush(xet_file *xf)
 {
     if (xf->slot < 0)
         return 0;
     weft_xorb_built built;
     int rc = weft_xorb_builder_finish(xf->b, &built);
-    if (rc == 0)
-        rc = xorb_post(xf->r, &built);
     if (rc == 0) {
         pthread_mutex_lock(&xf->r->mu);
         xf->r->slots[xf->slot] = built.hash;
         pthread_mutex_unlock(&xf->r->mu);
     }
-    weft_xorb_builder_reset(xf->b);
-    weft_xorb_builder_file_start(xf->b);
+    int jrc = xfile_join(xf);
+    if (rc == 0)
+        rc = jrc;
     xf->slot = -1;
-    return rc;
+    if (rc < 0)
+        return rc;
+    xf->send = (xorb_send){.r = xf->r, .built = built};
+    if (pthread_create(&xf->send.tid, NULL, xorb_send_main, &xf->send) == 0) {
+        xf->send.running = 1;
+    } else { /* no thread: send it here */
+        rc = xorb_post(xf->r, &built);
+        weft_xorb_builder_reset(xf->b);
+        weft_xorb_builder_file_start(xf->b);
+        return rc;
+    }
+    xf->cur = 1 - xf->cur;
+    xf->b = xf->bs[xf->cur];
+    return 0;
 }
 
 static int slot_new(xet_run *r, int32_t *out)
@@ -443,6 +493,9 @@ static int xfile_read(xet_file *xf, int want_sha)
         weft_sha256_dispose(&s);
     if (rc == 0)
         rc = xfile_flush(xf);
+    int jrc = xfile_join(xf);
+    if (rc == 0)
+        rc = jrc;
     weft_chunker_free(ch);
     free(block);
     close(fd);
@@ -466,10 +519,14 @@ static int xet_file_run(size_t i, void *payload)
         }
     }
     xet_file xf = {.r = r, .f = f, .slot = -1};
-    int rc = weft_xorb_builder_new(&xf.b, WEFT_XET_SCHEME_AUTO);
+    int rc = weft_xorb_builder_new(&xf.bs[0], WEFT_XET_SCHEME_AUTO);
+    if (rc == 0)
+        rc = weft_xorb_builder_new(&xf.bs[1], WEFT_XET_SCHEME_AUTO);
+    xf.b = xf.bs[0];
     if (rc == 0)
         rc = xfile_read(&xf, !sha_first);
-    weft_xorb_builder_free(xf.b);
+    weft_xorb_builder_free(xf.bs[0]);
+    weft_xorb_builder_free(xf.bs[1]);
     /* Keep the refs for the shard (terms are resolved once every xorb has its hash). */
     f->xet_refs = xf.refs;
     f->n_xet_refs = xf.n_refs;
