@@ -2,9 +2,8 @@
 # weft upload against real `weft serve` hubs: a Xet hub (start_hub) and an LFS-only hub
 # (--no-xet). Small text files go inline, large binaries through Xet or LFS (multipart above
 # 64 MiB); everything is read back with curl /resolve and compared with sha256sum. Unchanged files
-# make no commit; an edit of 1 MiB in a 64 MiB file sends about 1 MiB of xorbs (request log
-# bytes-in); a killed upload re-sends none of the xorbs the server acknowledged; --create-pr makes
-# refs/pr/1; --private creates a private repo; bad input fails with clear messages and exit codes.
+# make no commit; --create-pr makes refs/pr/1; --private creates a private repo; bad input fails
+# with clear messages and exit codes. Dedup of edits and resumed uploads: client_upload_resume.sh.
 source "$(dirname "$0")/lib/common.sh"
 
 start_hub
@@ -28,18 +27,7 @@ lfs_log=$lfs_dir/serve.err
 export HF_HOME=$work/hf HF_TOKEN=$tok HF_ENDPOINT=$xet_base
 unset HF_HUB_CACHE WEFT_CHUNK_CACHE HF_TOKEN_PATH || true
 
-# sha256 of a file as served by a hub: fetched FILE_SHA BASE TOKEN REPO PATH [REV]
-fetched_sha() {
-    curl -sfL -H "Authorization: Bearer $2" "$1/$3/resolve/${5:-main}/$4" | sha256sum | cut -d' ' -f1
-}
-local_sha() { sha256sum "$1" | cut -d' ' -f1; }
-# Lines of a request log after line $2 matching $3.
-log_since() { tail -n +"$(($2 + 1))" "$1" | grep -E "$3" || true; }
-lines() { wc -l < "$1"; }
-# Sum of in= bytes of matching lines.
-bytes_in() { sed -nE 's/.* in=([0-9]+) .*/\1/p' | awk '{s+=$1} END {print s+0}'; }
-
-up() { "$weft" upload --quiet "$@"; }
+source "$(dirname "$0")/lib/upload.sh"
 
 # ---- bad input ------------------------------------------------------------------------------
 expect_status 2 "$weft" upload admin/m
@@ -106,44 +94,6 @@ expect_status 0 "$weft" upload admin/m1 "$src" pre --include '*.txt' --include '
 grep -q 'nothing to commit' "$work/err" || fail "unchanged folder committed: $(cat "$work/err")"
 [ -z "$(log_since "$xet_log" "$mark" '/commit/|/v1/xorbs')" ] || fail "an unchanged upload sent data"
 ok "re-upload of unchanged files makes no commit and sends nothing"
-
-# ---- edit of 1 MiB in the middle of 64 MiB: about 1 MiB of xorbs ------------------------------
-head -c $((64 << 20)) /dev/urandom > "$work/edit.bin"
-up admin/m1 "$work/edit.bin" > /dev/null
-head -c $((1 << 20)) /dev/urandom | dd of="$work/edit.bin" bs=1M seek=32 conv=notrunc status=none
-mark=$(lines "$xet_log")
-up admin/m1 "$work/edit.bin" > /dev/null
-sent=$(log_since "$xet_log" "$mark" 'POST /v1/xorbs/' | bytes_in)
-limit=$(((1 << 20) + 3 * (128 << 10)))
-[ "$sent" -gt 0 ] && [ "$sent" -le "$limit" ] || fail "edited file sent $sent xorb bytes (limit $limit)"
-[ "$(fetched_sha "$xet_base" "$tok" admin/m1 edit.bin)" = "$(local_sha "$work/edit.bin")" ] ||
-    fail "edit.bin differs"
-ok "1 MiB edited in 64 MiB: $sent bytes of xorbs sent (≤ $limit)"
-
-# ---- interrupted Xet upload: the re-run sends only the rest -----------------------------------
-head -c $((160 << 20)) /dev/urandom > "$work/kill.bin"
-mark=$(lines "$xet_log")
-"$weft" upload --quiet admin/m1 "$work/kill.bin" > /dev/null 2>&1 &
-up_pid=$!
-for _ in $(seq 2000); do
-    [ -n "$(log_since "$xet_log" "$mark" 'POST /v1/xorbs/.* 200 ')" ] && break
-    kill -0 $up_pid 2>/dev/null || break
-    sleep 0.01
-done
-kill -9 $up_pid 2>/dev/null || fail "the upload finished before it could be interrupted"
-wait $up_pid 2>/dev/null || true
-first=$(log_since "$xet_log" "$mark" 'POST /v1/xorbs/.* 200 ' | grep -oE '/v1/xorbs/default/[0-9a-f]{64}' | sort -u)
-[ -n "$first" ] || fail "no xorb acknowledged before the kill"
-log_since "$xet_log" "$mark" 'POST /api/models/admin/m1/commit' | grep -q . && fail "the killed run committed"
-mark2=$(lines "$xet_log")
-up admin/m1 "$work/kill.bin" > /dev/null
-second=$(log_since "$xet_log" "$mark2" 'POST /v1/xorbs/.* 200 ' | grep -oE '/v1/xorbs/default/[0-9a-f]{64}' | sort -u)
-again=$(comm -12 <(echo "$first") <(echo "$second") | grep -c . || true)
-[ "$again" = 0 ] || fail "the re-run sent $again xorbs the server already had"
-[ -n "$second" ] || fail "the re-run sent no xorb at all (the killed run cannot have sent all)"
-[ "$(fetched_sha "$xet_base" "$tok" admin/m1 kill.bin)" = "$(local_sha "$work/kill.bin")" ] ||
-    fail "kill.bin differs after the resumed upload"
-ok "killed after $(echo "$first" | grep -c .) xorbs; the re-run sent only the other $(echo "$second" | grep -c .)"
 
 # ---- --create-pr, --private, read token, missing branch ---------------------------------------
 echo "pr change" > "$work/pr.txt"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# weft upload through Xet against a real `weft serve`: an edit of 1 MiB in the middle of a 64 MiB
+# file sends about 1 MiB of xorbs (bytes-in of /v1/xorbs in the request log), and an upload killed
+# with SIGKILL after the server acknowledged some xorbs sends none of those again when re-run;
+# both files read back bit-exact (curl /resolve, sha256sum).
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/upload.sh"
+
+start_hub
+xet_base=$base
+xet_log=$work/serve.err
+tok=$admin
+export HF_HOME=$work/hf HF_TOKEN=$tok HF_ENDPOINT=$xet_base
+unset HF_HUB_CACHE WEFT_CHUNK_CACHE HF_TOKEN_PATH || true
+echo hi > "$work/hi.txt"
+up admin/m1 "$work/hi.txt" --create > /dev/null
+
+# ---- edit of 1 MiB in the middle of 64 MiB: about 1 MiB of xorbs ------------------------------
+head -c $((64 << 20)) /dev/urandom > "$work/edit.bin"
+up admin/m1 "$work/edit.bin" > /dev/null
+head -c $((1 << 20)) /dev/urandom | dd of="$work/edit.bin" bs=1M seek=32 conv=notrunc status=none
+mark=$(lines "$xet_log")
+up admin/m1 "$work/edit.bin" > /dev/null
+sent=$(log_since "$xet_log" "$mark" 'POST /v1/xorbs/' | bytes_in)
+limit=$(((1 << 20) + 3 * (128 << 10)))
+[ "$sent" -gt 0 ] && [ "$sent" -le "$limit" ] || fail "edited file sent $sent xorb bytes (limit $limit)"
+[ "$(fetched_sha "$xet_base" "$tok" admin/m1 edit.bin)" = "$(local_sha "$work/edit.bin")" ] ||
+    fail "edit.bin differs"
+ok "1 MiB edited in 64 MiB: $sent bytes of xorbs sent (≤ $limit)"
+
+# ---- interrupted Xet upload: the re-run sends only the rest -----------------------------------
+head -c $((140 << 20)) /dev/urandom > "$work/kill.bin"
+mark=$(lines "$xet_log")
+"$weft" upload --quiet admin/m1 "$work/kill.bin" > /dev/null 2>&1 &
+up_pid=$!
+for _ in $(seq 2000); do
+    [ -n "$(log_since "$xet_log" "$mark" 'POST /v1/xorbs/.* 200 ')" ] && break
+    kill -0 $up_pid 2>/dev/null || break
+    sleep 0.01
+done
+kill -9 $up_pid 2>/dev/null || fail "the upload finished before it could be interrupted"
+wait $up_pid 2>/dev/null || true
+first=$(log_since "$xet_log" "$mark" 'POST /v1/xorbs/.* 200 ' | grep -oE '/v1/xorbs/default/[0-9a-f]{64}' | sort -u)
+[ -n "$first" ] || fail "no xorb acknowledged before the kill"
+log_since "$xet_log" "$mark" 'POST /api/models/admin/m1/commit' | grep -q . && fail "the killed run committed"
+mark2=$(lines "$xet_log")
+up admin/m1 "$work/kill.bin" > /dev/null
+second=$(log_since "$xet_log" "$mark2" 'POST /v1/xorbs/.* 200 ' | grep -oE '/v1/xorbs/default/[0-9a-f]{64}' | sort -u)
+again=$(comm -12 <(echo "$first") <(echo "$second") | grep -c . || true)
+[ "$again" = 0 ] || fail "the re-run sent $again xorbs the server already had"
+[ -n "$second" ] || fail "the re-run sent no xorb at all (the killed run cannot have sent all)"
+[ "$(fetched_sha "$xet_base" "$tok" admin/m1 kill.bin)" = "$(local_sha "$work/kill.bin")" ] ||
+    fail "kill.bin differs after the resumed upload"
+ok "killed after $(echo "$first" | grep -c .) xorbs; the re-run sent only the other $(echo "$second" | grep -c .)"
+
