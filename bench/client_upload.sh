@@ -42,15 +42,17 @@ secs() { printf "%.2f" "$1"; }
 
 t0=$(now); openssl dgst -sha256 "$file" > /dev/null; t1=$(now)
 sha=$(echo "$t1 - $t0" | bc -l)
+echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) (figures are wall-clock)"
 
-upload() { # upload NAME [options]: seconds of `weft upload`
+upload() { # upload NAME [options]: seconds of `weft upload`; its CPU seconds go to $work/NAME.cpu
     local t0 t1
     t0=$(now)
-    HF_ENDPOINT=$base HF_TOKEN=$token HF_HOME=$work/hf-$1 "$weft" upload --quiet --create \
-        "admin/$1" "$file" "${@:2}" > /dev/null
+    HF_ENDPOINT=$base HF_TOKEN=$token HF_HOME=$work/hf-$1 /usr/bin/time -f "%U %S" -o "$work/$1.cpu" \
+        "$weft" upload --quiet --create "admin/$1" "$file" "${@:2}" > /dev/null
     t1=$(now)
     echo "$t1 - $t0" | bc -l
 }
+cpu() { awk '{printf "%.2f", $1 + $2}' "$work/$1.cpu"; }
 
 start_server xet
 xet=$(upload xet)
@@ -72,7 +74,7 @@ ct=$(curl -sS -o /dev/null -w "%{time_total}" -T "$file" "$href")
 
 echo
 echo "== weft upload of one file to a local weft serve (end to end: hash, transfer, server work, commit)"
-echo "Xet:  $(gbps "$xet") GB/s ($(secs "$xet") s; $xorb_bytes xorb bytes sent)"
-echo "LFS:  $(gbps "$lfs") GB/s ($(secs "$lfs") s; multipart, parts in parallel)"
+echo "Xet:  $(gbps "$xet") GB/s ($(secs "$xet") s; client CPU $(cpu xet) s; $xorb_bytes xorb bytes sent)"
+echo "LFS:  $(gbps "$lfs") GB/s ($(secs "$lfs") s; client CPU $(cpu lfs) s; multipart, parts in parallel)"
 echo "curl -T to the LFS upload URL: $(gbps "$ct") GB/s ($(secs "$ct") s)    weft LFS/curl $(printf "%.2f" "$(echo "$ct / $lfs" | bc -l)")x"
 echo "openssl dgst -sha256 of the file: $(gbps "$sha") GB/s ($(secs "$sha") s)"

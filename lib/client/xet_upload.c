@@ -20,6 +20,7 @@
 #include "upload_internal.h"
 #include "weft/chunker.h"
 #include "weft/fsutil.h"
+#include "weft/log.h"
 #include "weft/sha256.h"
 #include "weft/xorb.h"
 
@@ -108,6 +109,7 @@ typedef struct xet_run {
     chunk_map accepted; /* xorbs the server already accepted (local record), by hash */
     char *record_path;  /* NULL: no record */
     FILE *record;
+    _Atomic size_t n_skipped; /* xorbs not sent because the record says the server has them */
 } xet_run;
 
 /* One chunk of a file, in order. */
@@ -145,7 +147,8 @@ typedef struct xet_file {
 
 /* ---- local record of accepted xorbs --------------------------------------------------------- */
 
-static void record_open(xet_run *r)
+/* Opens the record of xorbs accepted by this CAS; `reset` empties it first. */
+static void record_open(xet_run *r, int reset)
 {
     const weft_client_config *cfg = weft_client_config_get(r->u->c);
     if (!cfg || !cfg->chunk_cache)
@@ -171,7 +174,7 @@ static void record_open(xet_run *r)
         return;
     }
     free(dir);
-    FILE *in = fopen(path, "r");
+    FILE *in = reset ? NULL : fopen(path, "r");
     if (in) {
         char line[128];
         while (fgets(line, sizeof line, in)) {
@@ -182,7 +185,7 @@ static void record_open(xet_run *r)
         }
         fclose(in);
     }
-    r->record = fopen(path, "a");
+    r->record = fopen(path, reset ? "w" : "a");
     r->record_path = path;
 }
 
@@ -213,6 +216,7 @@ static void xorb_record(xet_run *r, const weft_hash *h)
 static int xorb_post(xet_run *r, const weft_xorb_built *x)
 {
     if (xorb_accepted(r, &x->hash)) {
+        atomic_fetch_add(&r->n_skipped, 1);
         atomic_fetch_add(&r->u->bytes_deduped, x->raw_len);
         return 0;
     }
@@ -608,11 +612,15 @@ static int shard_post(xet_run *r, const weft_shard *sh)
     return rc;
 }
 
-int weft_upload__xet(weft_upload__ctx *u, weft_xet_session *s, const size_t *idx, size_t n)
+/* One pass over the files: chunks and xorbs, then the shards. *n_skipped gets the xorbs the local
+ * record let us skip. */
+static int xet_attempt(weft_upload__ctx *u, weft_xet_session *s, const size_t *idx, size_t n,
+                       int reset_record, size_t *n_skipped)
 {
     xet_run r = {.u = u, .s = s, .idx = idx};
+    atomic_init(&r.n_skipped, 0);
     pthread_mutex_init(&r.mu, NULL);
-    record_open(&r);
+    record_open(&r, reset_record);
     int rc = weft_upload__parallel(u->threads, n, xet_file_run, &r);
     for (size_t i = 0; i < n; i++) {
         weft_upload__file *f = &u->files[idx[i]];
@@ -635,6 +643,7 @@ int weft_upload__xet(weft_upload__ctx *u, weft_xet_session *s, const size_t *idx
             rc = shard_post(&r, sh);
         weft_shard_free(sh);
     }
+    *n_skipped = atomic_load(&r.n_skipped);
     if (r.record)
         fclose(r.record);
     free(r.record_path);
@@ -647,4 +656,29 @@ int weft_upload__xet(weft_upload__ctx *u, weft_xet_session *s, const size_t *idx
     free(r.slots);
     pthread_mutex_destroy(&r.mu);
     return rc;
+}
+
+int weft_upload__xet(weft_upload__ctx *u, weft_xet_session *s, const size_t *idx, size_t n)
+{
+    size_t skipped = 0;
+    int rc = xet_attempt(u, s, idx, n, 0, &skipped);
+    if (rc != WEFT_EINVALID || skipped == 0)
+        return rc;
+    /* The server refused a shard while we trusted the record (its store was reset, or collected
+     * the xorbs): forget the record and send everything once more. */
+    weft_log_warn("xet: the server lacks xorbs recorded as uploaded (%s); sending them again",
+                  weft_err_last());
+    for (size_t i = 0; i < n; i++) {
+        weft_upload__file *f = &u->files[idx[i]];
+        free(f->terms);
+        free(f->verification);
+        free(f->xet_refs);
+        f->terms = NULL;
+        f->verification = NULL;
+        f->xet_refs = NULL;
+        f->n_terms = 0;
+        f->n_xet_refs = 0;
+        f->unchanged = 0;
+    }
+    return xet_attempt(u, s, idx, n, 1, &skipped);
 }

@@ -53,3 +53,19 @@ again=$(comm -12 <(echo "$first") <(echo "$second") | grep -c . || true)
     fail "kill.bin differs after the resumed upload"
 ok "killed after $(echo "$first" | grep -c .) xorbs; the re-run sent only the other $(echo "$second" | grep -c .)"
 
+
+# ---- a server that lost its store: the stale record is dropped, everything is sent again ---------
+port=${xet_base##*:}
+kill "$hub_pid"
+wait "$hub_pid" 2> /dev/null || true
+"$weft" serve --data "$work/data2" --listen "127.0.0.1:$port" --port-file "$work/port2" \
+    > "$work/serve2.out" 2> "$work/serve2.err" &
+hub_pid=$!
+for _ in $(seq 400); do [ -s "$work/port2" ] && grep -q serving "$work/serve2.out" && break; sleep 0.05; done
+grep -q serving "$work/serve2.out" || fail "the new hub did not start on port $port"
+export HF_TOKEN=$(grep -o 'hf_[A-Za-z0-9]*' "$work/serve2.out" | head -1)
+up admin/m1 "$work/edit.bin" --create > /dev/null
+[ "$(fetched_sha "$xet_base" "$HF_TOKEN" admin/m1 edit.bin)" = "$(local_sha "$work/edit.bin")" ] ||
+    fail "edit.bin differs on the new hub"
+grep -qE 'POST /v1/xorbs/.* 200 ' "$work/serve2.err" || fail "no xorb sent to the new hub"
+ok "a hub that lost its store gets every xorb again (the local record is dropped)"
