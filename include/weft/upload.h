@@ -12,8 +12,9 @@
  * read once for its SHA-256 and chunks, chunks the server already has (global dedup query on key
  * chunks) or that this upload already packed are referenced, the rest are packed into xorbs
  * (≤ 64 MiB, ≤ 8,192 chunks) and POSTed, then one shard registers every file. Xorbs the server
- * accepted are remembered under the chunk cache (<chunk_cache>/uploaded/<server key>), so a re-run
- * after an interruption sends only what is missing. Otherwise they go through the LFS batch API
+ * accepted are remembered with their chunk hashes under the chunk cache
+ * (<chunk_cache>/uploaded/<server key>.xorbs), so a re-run after an interruption sends only what
+ * is missing. Otherwise they go through the LFS batch API
  * (basic or multipart PUTs streamed from the file, parts in parallel, verify when asked).
  * Files are handled by `threads` worker threads.
  *

@@ -4,9 +4,11 @@
  * is either referenced where it already is — in a xorb this upload packed (the session map), or
  * in a xorb a global dedup answer listed (asked for every key chunk: the file's first chunk and
  * chunks whose hash is ≡ 0 mod 1024) — or added to the worker's xorb builder, which is POSTed
- * when full and at the end of the file. Xorbs the server accepted are recorded in a small file
- * under the chunk cache keyed by the CAS URL, so a re-run after an interruption skips them (the
- * packing is deterministic, so the same file gives the same xorbs). When every worker is done,
+ * when full and at the end of the file (sent by a helper thread while the next one fills). Xorbs
+ * the server accepted are recorded with their chunk hashes in a file under the chunk cache keyed
+ * by the CAS URL, so a re-run after an interruption references their chunks instead of sending
+ * them again; if the server refuses the shard because it lost such a xorb, the record is dropped
+ * and everything is sent once more. When every worker is done,
  * the files' reconstructions (terms merged over consecutive chunks of one xorb, verification
  * hashes, SHA-256 metadata extension) go to the server in shards. */
 #include <errno.h>
@@ -107,9 +109,10 @@ typedef struct xet_run {
     weft_hash *slots; /* xorb hashes by slot (known once finished) */
     size_t n_slots, cap_slots;
     chunk_map accepted; /* xorbs the server already accepted (local record), by hash */
+    chunk_map known;    /* their chunks: chunk hash → (xorb, index) */
     char *record_path;  /* NULL: no record */
     FILE *record;
-    _Atomic size_t n_skipped; /* xorbs not sent because the record says the server has them */
+    _Atomic size_t n_skipped; /* chunks and xorbs not sent because the record names them */
 } xet_run;
 
 /* One chunk of a file, in order. */
@@ -147,7 +150,36 @@ typedef struct xet_file {
 
 /* ---- local record of accepted xorbs --------------------------------------------------------- */
 
-/* Opens the record of xorbs accepted by this CAS; `reset` empties it first. */
+/* The record is binary and append-only: per xorb the server accepted, its hash, a u32 LE chunk
+ * count and the chunk hashes. A re-run loads it into r->known, so chunks of those xorbs are
+ * referenced where they are instead of being packed and sent again. A torn last entry (the
+ * process was killed mid-write) is ignored; a record over RECORD_MAX starts afresh. */
+#define RECORD_MAX ((size_t)64 << 20)
+
+static void record_load(xet_run *r, const uint8_t *p, size_t len)
+{
+    size_t off = 0;
+    while (len - off >= WEFT_HASH_LEN + 4) {
+        weft_hash xorb;
+        memcpy(xorb.b, p + off, WEFT_HASH_LEN);
+        uint32_t n = weft_load_u32le(p + off + WEFT_HASH_LEN);
+        off += WEFT_HASH_LEN + 4;
+        if (n == 0 || n > WEFT_XORB_MAX_CHUNKS || (len - off) / WEFT_HASH_LEN < n)
+            return;
+        chunk_place x = {.key = xorb, .slot = -1};
+        if (map_put(&r->accepted, &x) < 0)
+            return;
+        for (uint32_t k = 0; k < n; k++, off += WEFT_HASH_LEN) {
+            chunk_place c = {.slot = -1, .idx = k, .xorb = xorb};
+            memcpy(c.key.b, p + off, WEFT_HASH_LEN);
+            if (map_put(&r->known, &c) < 0)
+                return;
+        }
+    }
+}
+
+/* Opens the record of xorbs accepted by this CAS; `reset` empties it first. Best effort: without
+ * a record an interrupted upload just sends more when run again. */
 static void record_open(xet_run *r, int reset)
 {
     const weft_client_config *cfg = weft_client_config_get(r->u->c);
@@ -161,31 +193,21 @@ static void record_open(xet_run *r, int reset)
     weft_hex_encode(hex, d, 16);
     size_t n = strlen(cfg->chunk_cache) + 64;
     char *dir = malloc(n), *path = malloc(n + 40);
-    if (!dir || !path) {
+    if (!dir || !path || snprintf(dir, n, "%s/uploaded", cfg->chunk_cache) < 0 ||
+        weft_fs_mkdirs(dir) < 0) {
         free(dir);
         free(path);
         return;
     }
-    snprintf(dir, n, "%s/uploaded", cfg->chunk_cache);
-    snprintf(path, n + 40, "%s/%s", dir, hex);
-    if (weft_fs_mkdirs(dir) < 0) { /* best effort: no record, no resume */
-        free(dir);
-        free(path);
-        return;
-    }
+    snprintf(path, n + 40, "%s/%s.xorbs", dir, hex);
     free(dir);
-    FILE *in = reset ? NULL : fopen(path, "r");
-    if (in) {
-        char line[128];
-        while (fgets(line, sizeof line, in)) {
-            chunk_place p = {.slot = -1};
-            if (strlen(line) >= 64 && weft_xet_hash_from_hex(&p.key, line, 64) == 0 &&
-                map_put(&r->accepted, &p) < 0)
-                break;
-        }
-        fclose(in);
-    }
-    r->record = fopen(path, reset ? "w" : "a");
+    weft_buf old;
+    weft_buf_init(&old, RECORD_MAX);
+    int fresh = reset || weft_fs_read_file(&old, path) < 0;
+    if (!fresh)
+        record_load(r, old.data, old.len);
+    weft_buf_dispose(&old);
+    r->record = fopen(path, fresh ? "w" : "a");
     r->record_path = path;
 }
 
@@ -197,16 +219,18 @@ static int xorb_accepted(xet_run *r, const weft_hash *h)
     return yes;
 }
 
-static void xorb_record(xet_run *r, const weft_hash *h)
+static void xorb_record(xet_run *r, const weft_xorb_built *x)
 {
-    char hex[WEFT_HASH_HEX_LEN + 1];
-    weft_xet_hash_to_hex(hex, h);
+    uint8_t head[WEFT_HASH_LEN + 4];
+    memcpy(head, x->hash.b, WEFT_HASH_LEN);
+    weft_store_u32le(head + WEFT_HASH_LEN, x->footer->n_chunks);
     pthread_mutex_lock(&r->mu);
     if (r->record) {
-        fprintf(r->record, "%s\n", hex);
+        fwrite(head, 1, sizeof head, r->record);
+        fwrite(x->footer->chunk_hashes, WEFT_HASH_LEN, x->footer->n_chunks, r->record);
         fflush(r->record);
     }
-    chunk_place p = {.key = *h, .slot = -1};
+    chunk_place p = {.key = x->hash, .slot = -1};
     (void)map_put(&r->accepted, &p);
     pthread_mutex_unlock(&r->mu);
 }
@@ -236,7 +260,7 @@ static int xorb_post(xet_run *r, const weft_xorb_built *x)
     if (rc < 0)
         return rc;
     atomic_fetch_add(&r->u->bytes_sent, x->data_len);
-    xorb_record(r, &x->hash);
+    xorb_record(r, x);
     return 0;
 }
 
@@ -376,12 +400,17 @@ static int dedup_ask(xet_run *r, const weft_hash *h)
     return 0;
 }
 
-/* Where chunk h already is, if anywhere: the session map, then the dedup answers. */
+/* Where chunk h already is, if anywhere: the session map, the record, then the dedup answers. */
 static int dedup_find(xet_run *r, const weft_hash *h, chunk_place *out)
 {
     int found = 0;
     pthread_mutex_lock(&r->mu);
     const chunk_place *p = map_get(&r->session, h);
+    if (!p) {
+        p = map_get(&r->known, h);
+        if (p)
+            atomic_fetch_add(&r->n_skipped, 1);
+    }
     if (p) {
         *out = *p;
         found = 1;
@@ -650,6 +679,7 @@ static int xet_attempt(weft_upload__ctx *u, weft_xet_session *s, const size_t *i
     free(r.session.e);
     free(r.queried.e);
     free(r.accepted.e);
+    free(r.known.e);
     for (size_t i = 0; i < r.n_answers; i++)
         free(r.answers[i].map.e);
     free(r.answers);
