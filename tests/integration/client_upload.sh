@@ -38,7 +38,9 @@ echo hi > "$work/hi.txt"
 expect_status 3 "$weft" upload admin/nope "$work/hi.txt"
 grep -q 'pass --create' "$work/err" || fail "unknown repo message: $(cat "$work/err")"
 curl -sf -o /dev/null "$xet_base/api/models/admin/nope" && fail "an unknown repo was created"
-ok "bad input: usage (2), missing local path (3), unknown repo without --create (3)"
+expect_status 7 "$weft" upload admin/m "$work/hi.txt" --endpoint http://127.0.0.1:1
+grep -q '127.0.0.1:1' "$work/err" || fail "network failure message: $(cat "$work/err")"
+ok "bad input: usage (2), missing local path (3), unknown repo without --create (3), no server (7)"
 
 # ---- small text → regular; nested folder with include/exclude -------------------------------
 src=$work/src
