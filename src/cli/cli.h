@@ -59,5 +59,6 @@ int cmd_log(int argc, char **argv);
 int cmd_branch(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
 
 #endif

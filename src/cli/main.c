@@ -33,6 +33,7 @@ static const cli_command commands[] = {
     {"branch", cmd_branch, "branches of a repo on a Hub: create, delete, ls"},
     {"tag", cmd_tag, "tags of a repo on a Hub: create, delete, ls"},
     {"rm", cmd_rm, "delete files or folders of a repo on a Hub, as one commit"},
+    {"upload", cmd_upload, "upload a file or folder to a repo on a hub, as one commit"},
 };
 
 static void print_help(FILE *out)
