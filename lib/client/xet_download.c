@@ -1,0 +1,489 @@
+/* Xet downloads: reconstruction, chunk cache, one ranged fetch per entry for the missing chunks,
+ * decode while receiving, pwrite the terms (include/weft/xet_download.h). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "weft/xet_download.h"
+#include "weft/xorb.h"
+
+#define XD_DEFAULT_PARALLEL 4
+#define XD_MAX_PARALLEL 16
+#define XD_RECON_CAP (256u << 20)
+#define XD_PENDING_CAP (WEFT_XORB_CHUNK_HEADER_LEN + WEFT_XORB_MAX_COMPRESSED_LEN)
+
+/* A term: chunks [a, b) of a xorb, raw_len bytes that start at file_pos in the file. */
+typedef struct xd_term {
+    weft_hash xorb;
+    uint32_t a, b;
+    uint64_t raw_len;
+    uint64_t file_pos;
+    size_t entry;
+} xd_term;
+
+/* A fetch entry: chunks [a, b) of a xorb are the bytes [ua, ub] (inclusive) of `url`. */
+typedef struct xd_entry {
+    weft_hash xorb;
+    uint32_t a, b;
+    uint64_t ua, ub;
+    const char *url; /* borrowed from the reconstruction JSON */
+} xd_entry;
+
+typedef struct xd_job {
+    weft_client *c;
+    weft_chunk_cache *cache;
+    weft_progress_bar *bar;
+    int fd;
+    uint64_t start, end;
+    xd_term *terms;
+    size_t n_terms;
+    xd_entry *entries;
+    size_t n_entries;
+    pthread_mutex_t lock;
+    size_t next;
+    int rc;
+    char msg[512];
+    weft_xet_download_stats st;
+} xd_job;
+
+/* Receives fetched chunk bytes and decodes each chunk as soon as it is complete. */
+typedef struct xd_decoder {
+    weft_xet_chunk *chunks; /* of the entry; index 0 is chunk `base` */
+    uint32_t base, idx, end;
+    uint8_t *pending;
+    size_t pend_len, need; /* need: 8 until the header is read, then 8 + payload */
+    const char *xorb_hex;
+} xd_decoder;
+
+static int xd_decode_chunk(xd_decoder *d)
+{
+    if (d->idx >= d->end)
+        return weft_err_set(WEFT_ECORRUPT, "xorb %s: the CAS sent bytes past chunk %u", d->xorb_hex,
+                            d->end);
+    weft_xorb_chunk_header h;
+    int rc = weft_xorb_chunk_header_parse(&h, d->pending, d->pend_len);
+    if (rc < 0)
+        return rc;
+    uint8_t *raw = malloc(h.raw_len ? h.raw_len : 1);
+    if (!raw)
+        return weft_err_set(WEFT_ENOMEM, "out of memory");
+    size_t raw_len = 0;
+    rc = weft_xorb_chunk_decode(raw, h.raw_len ? h.raw_len : 1, &raw_len, d->pending, d->pend_len);
+    if (rc < 0) {
+        free(raw);
+        return weft_err_wrap(rc, "xorb %s chunk %u", d->xorb_hex, d->idx);
+    }
+    weft_xet_chunk *ch = &d->chunks[d->idx - d->base];
+    free(ch->data);
+    ch->data = raw;
+    ch->raw_len = (uint32_t)raw_len;
+    ch->phys_len = (uint32_t)d->pend_len;
+    weft_xet_chunk_hash(&ch->hash, raw, raw_len);
+    d->idx++;
+    d->pend_len = 0;
+    d->need = WEFT_XORB_CHUNK_HEADER_LEN;
+    return 0;
+}
+
+static int xd_sink(const uint8_t *data, size_t len, void *payload)
+{
+    xd_decoder *d = payload;
+    while (len > 0) {
+        size_t take = d->need - d->pend_len;
+        if (take > len)
+            take = len;
+        memcpy(d->pending + d->pend_len, data, take);
+        d->pend_len += take;
+        data += take;
+        len -= take;
+        if (d->pend_len < d->need)
+            break;
+        if (d->need == WEFT_XORB_CHUNK_HEADER_LEN) {
+            weft_xorb_chunk_header h;
+            int rc = weft_xorb_chunk_header_parse(&h, d->pending, d->pend_len);
+            if (rc < 0)
+                return weft_err_wrap(rc, "xorb %s chunk %u", d->xorb_hex, d->idx);
+            d->need = WEFT_XORB_CHUNK_HEADER_LEN + h.compressed_len;
+            if (d->pend_len < d->need)
+                continue;
+        }
+        int rc = xd_decode_chunk(d);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void xd_count(xd_job *j, uint64_t *field, uint64_t n)
+{
+    pthread_mutex_lock(&j->lock);
+    *field += n;
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* Fetches chunks [m0, m1) of entry e into chunks (bytes [bs, be] of its URL). */
+static int xd_fetch(xd_job *j, const xd_entry *e, weft_xet_chunk *chunks, uint32_t m0, uint32_t m1,
+                    uint64_t bs, uint64_t be, const char *xorb_hex)
+{
+    xd_decoder d = {.chunks = chunks,
+                    .base = e->a,
+                    .idx = m0,
+                    .end = m1,
+                    .need = WEFT_XORB_CHUNK_HEADER_LEN,
+                    .xorb_hex = xorb_hex};
+    weft_client_resp resp;
+    weft_client_req req;
+    int rc;
+    d.pending = malloc(XD_PENDING_CAP);
+    if (!d.pending)
+        return weft_err_set(WEFT_ENOMEM, "out of memory");
+    weft_client_req_init(&req, "GET", e->url);
+    int whole = bs == e->ua && be == e->ub;
+    if (!whole) {
+        req.has_range = 1;
+        req.range_start = bs;
+        req.range_end = be;
+    }
+    req.sink = xd_sink;
+    req.sink_payload = &d;
+    rc = weft_client_send(j->c, &resp, &req);
+    xd_count(j, &j->st.n_fetches, 1);
+    xd_count(j, &j->st.cas_bytes, resp.bytes_received);
+    if (rc == 0)
+        rc = weft_client_resp_check(&resp, "xet fetch");
+    if (rc < 0)
+        goto out;
+    if (!whole && resp.status != 206) {
+        rc = weft_err_set(WEFT_EINVALID, "xet fetch of xorb %s: asked for bytes %llu-%llu, got %ld",
+                          xorb_hex, (unsigned long long)bs, (unsigned long long)be, resp.status);
+        goto out;
+    }
+    if (resp.bytes_received != be - bs + 1 || d.idx != m1 || d.pend_len != 0) {
+        rc = weft_err_set(WEFT_ECORRUPT,
+                          "xet fetch of xorb %s: %llu bytes for chunks [%u, %u) end at chunk %u "
+                          "(expected %llu bytes ending on a chunk boundary)",
+                          xorb_hex, (unsigned long long)resp.bytes_received, m0, m1, d.idx,
+                          (unsigned long long)(be - bs + 1));
+        goto out;
+    }
+out:
+    weft_client_resp_dispose(&resp);
+    free(d.pending);
+    return rc;
+}
+
+/* pwrite of the part of [pos, pos + len) that lies in [start, end). */
+static int xd_write(xd_job *j, const uint8_t *p, uint64_t len, uint64_t pos)
+{
+    uint64_t lo = pos > j->start ? pos : j->start;
+    uint64_t hi = pos + len < j->end ? pos + len : j->end;
+    if (lo >= hi)
+        return 0;
+    const uint8_t *src = p + (lo - pos);
+    uint64_t n = hi - lo;
+    while (n > 0) {
+        ssize_t w = pwrite(j->fd, src, n, (off_t)lo);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return weft_err_sys(WEFT_EIO, w < 0 ? errno : ENOSPC, "write at byte %llu",
+                                (unsigned long long)lo);
+        src += w;
+        lo += (uint64_t)w;
+        n -= (uint64_t)w;
+    }
+    xd_count(j, &j->st.written_bytes, hi - (pos > j->start ? pos : j->start));
+    weft_progress_advance(j->bar, hi - (pos > j->start ? pos : j->start));
+    return 0;
+}
+
+static int xd_entry_run(xd_job *j, const xd_entry *e)
+{
+    char hex[WEFT_HASH_HEX_LEN + 1];
+    weft_xet_hash_to_hex(hex, &e->xorb);
+    uint32_t n = e->b - e->a;
+    weft_xet_chunk *ch = calloc(n, sizeof *ch);
+    if (!ch)
+        return weft_err_set(WEFT_ENOMEM, "out of memory");
+    int rc = 0;
+    if (j->cache) {
+        weft_chunk_cache_stats before, after;
+        weft_chunk_cache_stats_get(j->cache, &before);
+        if (weft_chunk_cache_get(j->cache, NULL, ch, &e->xorb, e->a, n) < 0)
+            weft_err_clear(); /* a cache that cannot be read is a miss */
+        weft_chunk_cache_stats_get(j->cache, &after);
+        xd_count(j, &j->st.n_corrupt, after.n_corrupt - before.n_corrupt);
+    }
+    uint32_t m0 = 0, m1 = n; /* the missing chunks lie in [m0, m1) (entry-relative) */
+    while (m0 < n && ch[m0].data)
+        m0++;
+    while (m1 > m0 && ch[m1 - 1].data)
+        m1--;
+    uint64_t cached = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (ch[i].data && (i < m0 || i >= m1))
+            cached += ch[i].raw_len;
+    if (m0 < m1) {
+        uint64_t bs = e->ua, be = e->ub;
+        for (uint32_t i = 0; i < m0; i++)
+            bs += ch[i].phys_len;
+        for (uint32_t i = m1; i < n; i++)
+            be -= ch[i].phys_len;
+        if (bs > be || be > e->ub) {
+            rc = weft_err_set(WEFT_ECORRUPT,
+                              "xorb %s: cached chunk lengths disagree with the "
+                              "fetch range",
+                              hex);
+            goto out;
+        }
+        rc = xd_fetch(j, e, ch, e->a + m0, e->a + m1, bs, be, hex);
+        if (rc < 0)
+            goto out;
+        if (j->cache && weft_chunk_cache_put(j->cache, &e->xorb, e->a + m0, ch + m0, m1 - m0) < 0)
+            weft_err_clear(); /* best effort: the download goes on without caching */
+    }
+    xd_count(j, &j->st.cache_bytes, cached);
+    for (size_t t = 0; t < j->n_terms; t++) {
+        const xd_term *tm = &j->terms[t];
+        if (tm->entry != (size_t)(e - j->entries))
+            continue;
+        uint64_t sum = 0;
+        for (uint32_t i = tm->a; i < tm->b; i++)
+            sum += ch[i - e->a].raw_len;
+        if (sum != tm->raw_len) {
+            rc = weft_err_set(
+                WEFT_ECORRUPT, "xorb %s chunks [%u, %u): %llu bytes, the reconstruction says %llu",
+                hex, tm->a, tm->b, (unsigned long long)sum, (unsigned long long)tm->raw_len);
+            goto out;
+        }
+        uint64_t pos = tm->file_pos;
+        for (uint32_t i = tm->a; i < tm->b && rc == 0; i++) {
+            rc = xd_write(j, ch[i - e->a].data, ch[i - e->a].raw_len, pos);
+            pos += ch[i - e->a].raw_len;
+        }
+        if (rc < 0)
+            goto out;
+    }
+out:
+    weft_xet_chunks_clear(ch, n);
+    free(ch);
+    return rc;
+}
+
+static void *xd_worker(void *arg)
+{
+    xd_job *j = arg;
+    for (;;) {
+        pthread_mutex_lock(&j->lock);
+        size_t k = j->rc < 0 ? j->n_entries : j->next++;
+        pthread_mutex_unlock(&j->lock);
+        if (k >= j->n_entries)
+            break;
+        int rc = xd_entry_run(j, &j->entries[k]);
+        if (rc < 0) {
+            pthread_mutex_lock(&j->lock);
+            if (j->rc == 0) {
+                j->rc = rc;
+                snprintf(j->msg, sizeof j->msg, "%s", weft_err_last());
+            }
+            pthread_mutex_unlock(&j->lock);
+            break;
+        }
+    }
+    return NULL;
+}
+
+/* ---- the reconstruction answer --------------------------------------------------------------- */
+
+static int xd_u64(uint64_t *out, json_t *v)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return -1;
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* {"start", "end"} into [a, b) (end exclusive when `inclusive` is 0, else [a, b]). */
+static int xd_range(uint64_t *a, uint64_t *b, json_t *r)
+{
+    return xd_u64(a, json_object_get(r, "start")) < 0 || xd_u64(b, json_object_get(r, "end")) < 0
+               ? -1
+               : 0;
+}
+
+static int xd_parse(xd_job *j, json_t *root, uint64_t *offset_into_first)
+{
+    json_t *terms = json_object_get(root, "terms");
+    json_t *info = json_object_get(root, "fetch_info");
+    if (xd_u64(offset_into_first, json_object_get(root, "offset_into_first_range")) < 0 ||
+        !json_is_array(terms) || !json_is_object(info))
+        return weft_err_set(WEFT_EINVALID, "xet reconstruction: expected offset_into_first_range, "
+                                           "terms and fetch_info");
+    size_t n_entries = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(info, key, v)
+    {
+        if (!json_is_array(v))
+            return weft_err_set(WEFT_EINVALID, "xet reconstruction: fetch_info.%s is no array",
+                                key);
+        n_entries += json_array_size(v);
+    }
+    j->n_terms = json_array_size(terms);
+    j->terms = calloc(j->n_terms ? j->n_terms : 1, sizeof *j->terms);
+    j->entries = calloc(n_entries ? n_entries : 1, sizeof *j->entries);
+    if (!j->terms || !j->entries)
+        return weft_err_set(WEFT_ENOMEM, "out of memory");
+    json_object_foreach(info, key, v)
+    {
+        weft_hash xorb;
+        if (weft_xet_hash_from_hex(&xorb, key, strlen(key)) < 0)
+            return weft_err_set(WEFT_EINVALID, "xet reconstruction: bad xorb '%.80s'", key);
+        size_t i;
+        json_t *f;
+        json_array_foreach(v, i, f)
+        {
+            xd_entry *e = &j->entries[j->n_entries];
+            uint64_t a, b, ua, ub;
+            e->url = json_string_value(json_object_get(f, "url"));
+            if (xd_range(&a, &b, json_object_get(f, "range")) < 0 ||
+                xd_range(&ua, &ub, json_object_get(f, "url_range")) < 0 || !e->url || a >= b ||
+                b > WEFT_XORB_MAX_CHUNKS || ua > ub ||
+                ub - ua >=
+                    (uint64_t)(b - a) * (WEFT_XORB_CHUNK_HEADER_LEN + WEFT_XORB_MAX_COMPRESSED_LEN))
+                return weft_err_set(WEFT_EINVALID, "xet reconstruction: bad fetch entry of %s",
+                                    key);
+            e->xorb = xorb;
+            e->a = (uint32_t)a;
+            e->b = (uint32_t)b;
+            e->ua = ua;
+            e->ub = ub;
+            j->n_entries++;
+        }
+    }
+    uint64_t pos = j->start;
+    if (*offset_into_first > pos)
+        return weft_err_set(WEFT_EINVALID,
+                            "xet reconstruction: offset_into_first_range %llu is "
+                            "past the requested start",
+                            (unsigned long long)*offset_into_first);
+    pos -= *offset_into_first;
+    size_t i;
+    json_array_foreach(terms, i, v)
+    {
+        xd_term *t = &j->terms[i];
+        const char *h = json_string_value(json_object_get(v, "hash"));
+        uint64_t a, b, raw;
+        if (!h || weft_xet_hash_from_hex(&t->xorb, h, strlen(h)) < 0 ||
+            xd_range(&a, &b, json_object_get(v, "range")) < 0 ||
+            xd_u64(&raw, json_object_get(v, "unpacked_length")) < 0 || a >= b ||
+            b > WEFT_XORB_MAX_CHUNKS || raw > (b - a) * (uint64_t)WEFT_XET_MAX_CHUNK_LEN)
+            return weft_err_set(WEFT_EINVALID, "xet reconstruction: bad term %zu", i);
+        t->a = (uint32_t)a;
+        t->b = (uint32_t)b;
+        t->raw_len = raw;
+        t->file_pos = pos;
+        pos += raw;
+        t->entry = j->n_entries;
+        for (size_t k = 0; k < j->n_entries; k++) {
+            const xd_entry *e = &j->entries[k];
+            if (weft_hash_eq(&e->xorb, &t->xorb) && e->a <= t->a && t->b <= e->b) {
+                t->entry = k;
+                break;
+            }
+        }
+        if (t->entry == j->n_entries)
+            return weft_err_set(WEFT_EINVALID, "xet reconstruction: no fetch entry holds term %zu",
+                                i);
+    }
+    if (pos < j->end)
+        return weft_err_set(WEFT_EINVALID,
+                            "xet reconstruction: its terms end at byte %llu, "
+                            "before %llu",
+                            (unsigned long long)pos, (unsigned long long)j->end);
+    return 0;
+}
+
+int weft_xet_download(weft_xet_download_stats *stats, weft_client *c, weft_xet_session *s,
+                      const char *file_hash_hex, uint64_t file_size, int fd,
+                      const weft_xet_download_opts *opts)
+{
+    weft_xet_download_opts defaults = {0};
+    const weft_xet_download_opts *o = opts ? opts : &defaults;
+    xd_job j = {.c = c, .cache = o->cache, .bar = o->bar, .fd = fd, .start = o->range_start};
+    j.end = o->range_end ? o->range_end : file_size;
+    pthread_mutex_init(&j.lock, NULL);
+    json_t *root = NULL;
+    weft_client_resp resp;
+    int rc = 0, sent = 0;
+    weft_hash fh;
+    if (weft_xet_hash_from_hex(&fh, file_hash_hex, strlen(file_hash_hex)) < 0) {
+        rc = weft_err_set(WEFT_EINVALID, "bad xet file hash '%.80s'", file_hash_hex);
+        goto out;
+    }
+    if (j.end > file_size || j.start > j.end) {
+        rc = weft_err_set(WEFT_EINVALID, "bytes %llu-%llu are outside the %llu-byte file",
+                          (unsigned long long)j.start, (unsigned long long)j.end,
+                          (unsigned long long)file_size);
+        goto out;
+    }
+    if (j.start == j.end)
+        goto out;
+    char path[128];
+    snprintf(path, sizeof path, "/v1/reconstructions/%s", file_hash_hex);
+    weft_client_req req;
+    weft_client_req_init(&req, "GET", path);
+    if (j.start > 0 || j.end < file_size) {
+        req.has_range = 1;
+        req.range_start = j.start;
+        req.range_end = j.end - 1;
+    }
+    req.body_cap = XD_RECON_CAP;
+    rc = weft_xet_session_send(s, &resp, &req);
+    sent = 1;
+    j.st.meta_bytes += resp.bytes_received;
+    if (rc == 0)
+        rc = weft_client_resp_check(&resp, "xet reconstruction");
+    if (rc < 0)
+        goto out;
+    json_error_t jerr;
+    root = json_loadb((const char *)resp.body.data, resp.body.len, 0, &jerr);
+    if (!root) {
+        rc = weft_err_set(WEFT_EINVALID, "xet reconstruction: bad JSON: %s", jerr.text);
+        goto out;
+    }
+    uint64_t off0 = 0;
+    rc = xd_parse(&j, root, &off0);
+    if (rc < 0)
+        goto out;
+    int n = o->n_parallel > 0 ? o->n_parallel : XD_DEFAULT_PARALLEL;
+    if (n > XD_MAX_PARALLEL)
+        n = XD_MAX_PARALLEL;
+    if ((size_t)n > j.n_entries)
+        n = (int)j.n_entries;
+    pthread_t th[XD_MAX_PARALLEL];
+    int started = 0;
+    for (int i = 1; i < n; i++) {
+        if (pthread_create(&th[started], NULL, xd_worker, &j) != 0)
+            break; /* fewer workers still finish the job */
+        started++;
+    }
+    xd_worker(&j);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (j.rc < 0)
+        rc = weft_err_set(j.rc, "%s", j.msg);
+out:
+    if (sent)
+        weft_client_resp_dispose(&resp);
+    json_decref(root);
+    free(j.terms);
+    free(j.entries);
+    pthread_mutex_destroy(&j.lock);
+    if (stats)
+        *stats = j.st;
+    return rc;
+}
