@@ -209,13 +209,15 @@ static int xd_entry_run(xd_job *j, const xd_entry *e)
     if (!ch)
         return weft_err_set(WEFT_ENOMEM, "out of memory");
     int rc = 0;
+    uint64_t corrupt = 0;
     if (j->cache) {
         weft_chunk_cache_stats before, after;
         weft_chunk_cache_stats_get(j->cache, &before);
         if (weft_chunk_cache_get(j->cache, NULL, ch, &e->xorb, e->a, n) < 0)
             weft_err_clear(); /* a cache that cannot be read is a miss */
         weft_chunk_cache_stats_get(j->cache, &after);
-        xd_count(j, &j->st.n_corrupt, after.n_corrupt - before.n_corrupt);
+        corrupt = after.n_corrupt - before.n_corrupt;
+        xd_count(j, &j->st.n_corrupt, corrupt);
     }
     uint32_t m0 = 0, m1 = n; /* the missing chunks lie in [m0, m1) (entry-relative) */
     while (m0 < n && ch[m0].data)
@@ -242,7 +244,9 @@ static int xd_entry_run(xd_job *j, const xd_entry *e)
         rc = xd_fetch(j, e, ch, e->a + m0, e->a + m1, bs, be, hex);
         if (rc < 0)
             goto out;
-        if (j->cache && weft_chunk_cache_put(j->cache, &e->xorb, e->a + m0, ch + m0, m1 - m0) < 0)
+        /* A damaged piece was deleted whole: store everything this entry holds again. */
+        uint32_t p0 = corrupt ? 0 : m0, p1 = corrupt ? n : m1;
+        if (j->cache && weft_chunk_cache_put(j->cache, &e->xorb, e->a + p0, ch + p0, p1 - p0) < 0)
             weft_err_clear(); /* best effort: the download goes on without caching */
     }
     xd_count(j, &j->st.cache_bytes, cached);
