@@ -44,5 +44,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_user(int argc, char **argv);
 int cmd_org(int argc, char **argv);
 int cmd_token(int argc, char **argv);
+int cmd_download(int argc, char **argv);
 
 #endif

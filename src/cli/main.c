@@ -22,6 +22,7 @@ static const cli_command commands[] = {
     {"user", cmd_user, "user accounts of the hub: create, ls"},
     {"org", cmd_org, "organizations and their members: create, add, rm, ls"},
     {"token", cmd_token, "access tokens: create, revoke, ls"},
+    {"download", cmd_download, "files of a Hub repo into the HF cache or a folder"},
 };
 
 static void print_help(FILE *out)
