@@ -25,6 +25,7 @@
 
 #include "weft/chunk_cache.h"
 #include "weft/client.h"
+#include "weft/download.h"
 #include "weft/err.h"
 #include "weft/progress.h"
 #include "weft/xet_client.h"
@@ -53,5 +54,28 @@ typedef struct weft_xet_download_stats {
 WEFT_MUST_USE int weft_xet_download(weft_xet_download_stats *stats, weft_client *c,
                                     weft_xet_session *s, const char *file_hash_hex,
                                     uint64_t file_size, int fd, const weft_xet_download_opts *opts);
+
+/* ---- the Xet fetcher of `weft download` (include/weft/download.h's xet_fetch hook) ---------- */
+
+/* The state the files of one `weft download` share: the chunk cache, one CAS session per token
+ * route, summed stats. Thread-safe. */
+typedef struct weft_xet_fetcher weft_xet_fetcher;
+
+/* A fetcher with the chunk cache in cache_dir bounded to cache_max bytes (0: the default), or
+ * without a cache when cache_dir is NULL. */
+WEFT_MUST_USE int weft_xet_fetcher_new(weft_xet_fetcher **out, const char *cache_dir,
+                                       uint64_t cache_max);
+
+/* Frees the sessions, closes the cache (which trims it to its bound). NULL is fine. */
+void weft_xet_fetcher_free(weft_xet_fetcher *f);
+
+/* A weft_download_xet_fn (payload: the fetcher): the whole blob through weft_xet_download.
+ * WEFT_ENOTFOUND (plain HTTP runs instead) when the blob has no token route or the Hub hands out
+ * no CAS token for it (404, 401/403). */
+WEFT_MUST_USE int weft_xet_fetcher_fetch(weft_client *c, const weft_download_blob *blob, int fd,
+                                         weft_progress_bar *bar, void *payload);
+
+/* The stats of every fetch so far and the number of files fetched through Xet. */
+void weft_xet_fetcher_stats(weft_xet_fetcher *f, weft_xet_download_stats *out, uint64_t *n_files);
 
 #endif

@@ -199,7 +199,6 @@ static int cc_read_piece(weft_chunk_cache *c, const char *path, const cc_piece *
     uint32_t pn = p->end - p->first;
     size_t table_len = (size_t)CC_HEAD_LEN + (size_t)pn * CC_ENTRY_LEN;
     uint8_t *head = malloc(table_len + WEFT_HASH_LEN);
-    uint8_t *span = NULL;
     int filled = 0, bad = 0;
     uint64_t hit = 0;
     if (!head) {
@@ -220,18 +219,13 @@ static int cc_read_piece(weft_chunk_cache *c, const char *path, const cc_piece *
         bad = 1;
         goto out;
     }
-    uint64_t data_len = weft_load_u64le(head + 48), off = 0, span_off = 0, span_len = 0;
+    uint64_t data_len = weft_load_u64le(head + 48), off = 0;
     for (uint32_t i = 0; i < pn; i++) {
-        const uint8_t *e = head + CC_HEAD_LEN + (size_t)i * CC_ENTRY_LEN;
-        uint32_t raw = weft_load_u32le(e);
+        uint32_t raw = weft_load_u32le(head + CC_HEAD_LEN + (size_t)i * CC_ENTRY_LEN);
         if (raw > WEFT_XET_MAX_CHUNK_LEN) {
             bad = 1;
             goto out;
         }
-        if (p->first + i == a)
-            span_off = off;
-        if (p->first + i >= a && p->first + i < b)
-            span_len += raw;
         off += raw;
     }
     uint64_t data_start = table_len + WEFT_HASH_LEN;
@@ -239,40 +233,39 @@ static int cc_read_piece(weft_chunk_cache *c, const char *path, const cc_piece *
         bad = 1;
         goto out;
     }
-    span = malloc(span_len ? span_len : 1);
-    if (!span) {
-        filled = weft_err_set(WEFT_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (pread(fd, span, span_len, (off_t)(data_start + span_off)) != (ssize_t)span_len) {
-        bad = 1;
-        goto out;
-    }
-    uint64_t at = 0;
-    for (uint32_t i = a; i < b; i++) {
+    /* Each chunk is read straight into its own buffer (no staging copy: fresh pages are what
+     * costs here) and checked alone, so one damaged chunk costs only itself. */
+    off = data_start;
+    for (uint32_t i = p->first; i < b; i++) {
         const uint8_t *e = head + CC_HEAD_LEN + (size_t)(i - p->first) * CC_ENTRY_LEN;
         uint32_t raw = weft_load_u32le(e);
-        weft_xet_chunk *ch = &chunks[i - first];
-        if (!ch->data) {
-            weft_hash h;
-            weft_xet_chunk_hash(&h, span + at, raw);
-            if (memcmp(h.b, e + 8, WEFT_HASH_LEN) != 0) {
-                bad = 1; /* chunks verified before this one stay: each matched its hash */
-                goto out;
-            }
-            ch->data = malloc(raw ? raw : 1);
-            if (!ch->data) {
+        weft_xet_chunk *ch = i >= a ? &chunks[i - first] : NULL;
+        if (ch && !ch->data) {
+            uint8_t *d = malloc(raw ? raw : 1);
+            if (!d) {
                 filled = weft_err_set(WEFT_ENOMEM, "out of memory");
                 goto out;
             }
-            memcpy(ch->data, span + at, raw);
-            ch->raw_len = raw;
-            ch->phys_len = weft_load_u32le(e + 4);
-            ch->hash = h;
-            filled++;
-            hit += raw;
+            weft_hash h;
+            if (pread(fd, d, raw, (off_t)off) != (ssize_t)raw) {
+                free(d);
+                bad = 1;
+                goto out;
+            }
+            weft_xet_chunk_hash(&h, d, raw);
+            if (memcmp(h.b, e + 8, WEFT_HASH_LEN) != 0) {
+                free(d);
+                bad = 1; /* the piece goes; the chunks that matched their hashes are kept */
+            } else {
+                ch->data = d;
+                ch->raw_len = raw;
+                ch->phys_len = weft_load_u32le(e + 4);
+                ch->hash = h;
+                filled++;
+                hit += raw;
+            }
         }
-        at += raw;
+        off += raw;
     }
     /* Recently used: eviction goes by mtime. */
     if (futimens(fd, NULL) != 0) {
@@ -282,7 +275,6 @@ out:
     if (hit)
         cc_count(c, &c->stats.hit_bytes, hit);
     free(head);
-    free(span);
     close(fd);
     if (bad)
         cc_drop(c, path);

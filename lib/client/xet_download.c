@@ -491,3 +491,116 @@ out:
         *stats = j.st;
     return rc;
 }
+
+/* ---- the fetcher of `weft download` ---------------------------------------------------------- */
+
+#define XF_MAX_SESSIONS 16
+
+struct weft_xet_fetcher {
+    weft_chunk_cache *cache;
+    pthread_mutex_t lock;
+    char *urls[XF_MAX_SESSIONS];
+    weft_xet_session *sessions[XF_MAX_SESSIONS];
+    size_t n_sessions;
+    weft_xet_download_stats st;
+    uint64_t n_files;
+};
+
+int weft_xet_fetcher_new(weft_xet_fetcher **out, const char *cache_dir, uint64_t cache_max)
+{
+    *out = NULL;
+    weft_xet_fetcher *f = calloc(1, sizeof *f);
+    if (!f)
+        return weft_err_set(WEFT_ENOMEM, "out of memory");
+    if (cache_dir) {
+        int rc = weft_chunk_cache_open(&f->cache, cache_dir, cache_max);
+        if (rc < 0) {
+            free(f);
+            return rc;
+        }
+    }
+    pthread_mutex_init(&f->lock, NULL);
+    *out = f;
+    return 0;
+}
+
+void weft_xet_fetcher_free(weft_xet_fetcher *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n_sessions; i++) {
+        weft_xet_session_free(f->sessions[i]);
+        free(f->urls[i]);
+    }
+    weft_chunk_cache_close(f->cache);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+/* The session of token route `url`, opened on first use; borrowed until the fetcher is freed. */
+static int xf_session(weft_xet_session **out, weft_xet_fetcher *f, weft_client *c, const char *url)
+{
+    int rc = 0;
+    *out = NULL;
+    pthread_mutex_lock(&f->lock);
+    for (size_t i = 0; i < f->n_sessions && !*out; i++)
+        if (strcmp(f->urls[i], url) == 0)
+            *out = f->sessions[i];
+    if (*out)
+        goto out;
+    weft_xet_session *s = NULL;
+    rc = weft_xet_session_open(&s, c, NULL, NULL, 0, url);
+    if (rc < 0)
+        goto out;
+    char *u = f->n_sessions < XF_MAX_SESSIONS ? strdup(url) : NULL;
+    if (!u) {
+        weft_xet_session_free(s);
+        rc = f->n_sessions < XF_MAX_SESSIONS
+                 ? weft_err_set(WEFT_ENOMEM, "out of memory")
+                 : weft_err_set(WEFT_ELIMIT, "more than %d Xet token routes in one run",
+                                XF_MAX_SESSIONS);
+        goto out;
+    }
+    f->urls[f->n_sessions] = u;
+    f->sessions[f->n_sessions++] = s;
+    *out = s;
+out:
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+int weft_xet_fetcher_fetch(weft_client *c, const weft_download_blob *blob, int fd,
+                           weft_progress_bar *bar, void *payload)
+{
+    weft_xet_fetcher *f = payload;
+    if (!blob->xet_hash || !blob->xet_refresh_url)
+        return weft_err_set(WEFT_ENOTFOUND, "%s: no Xet token route", blob->path);
+    weft_xet_session *s = NULL;
+    int rc = xf_session(&s, f, c, blob->xet_refresh_url);
+    if (rc == WEFT_EAUTH || rc == WEFT_ELIMIT)
+        rc = WEFT_ENOTFOUND; /* plain HTTP may still be allowed */
+    if (rc < 0)
+        return rc;
+    weft_xet_download_opts o = {.cache = f->cache, .bar = bar};
+    weft_xet_download_stats st;
+    rc = weft_xet_download(&st, c, s, blob->xet_hash, blob->size, fd, &o);
+    pthread_mutex_lock(&f->lock);
+    f->st.cas_bytes += st.cas_bytes;
+    f->st.cache_bytes += st.cache_bytes;
+    f->st.meta_bytes += st.meta_bytes;
+    f->st.written_bytes += st.written_bytes;
+    f->st.n_fetches += st.n_fetches;
+    f->st.n_corrupt += st.n_corrupt;
+    f->n_files += rc == 0;
+    pthread_mutex_unlock(&f->lock);
+    return rc;
+}
+
+void weft_xet_fetcher_stats(weft_xet_fetcher *f, weft_xet_download_stats *out, uint64_t *n_files)
+{
+    pthread_mutex_lock(&f->lock);
+    *out = f->st;
+    if (n_files)
+        *n_files = f->n_files;
+    pthread_mutex_unlock(&f->lock);
+}
