@@ -20,6 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$build/bench_gen_model" -o "$work/v1.bin" --size "$size" --seed 5 > /dev/null
+truncate -s "$size" "$work/v1.bin" # the generator rounds up to whole layers
 bytes=$(stat -c %s "$work/v1.bin")
 cp "$work/v1.bin" "$work/v2.bin"
 head -c 1048576 /dev/urandom | dd of="$work/v2.bin" bs=1M seek=$((bytes / 2 / 1048576)) conv=notrunc status=none

@@ -14,13 +14,15 @@
  * reconstruction carries no chunk hashes, so the content itself is verified by the caller (the
  * file's SHA-256); cached chunks are verified against the hashes computed when they were fetched.
  *
- * Memory: each worker holds the decoded chunks of one fetch entry (≤ 64 MiB, a xorb). Errors:
+ * Memory: each worker holds the decoded chunks of one fetch entry (≤ 64 MiB, a xorb); several
+ * downloads at once share a bound through opts->inflight (the fetcher below holds 6). Errors:
  * negative WEFT_E* with a message (WEFT_ENETWORK for transfers, WEFT_ECORRUPT for bad chunk data,
  * WEFT_EINVALID for a malformed reconstruction, WEFT_EIO for writes). Thread-safe on distinct
  * calls; the client, session and cache may be shared. */
 #ifndef WEFT_XET_DOWNLOAD_H
 #define WEFT_XET_DOWNLOAD_H
 
+#include <semaphore.h>
 #include <stdint.h>
 
 #include "weft/chunk_cache.h"
@@ -36,6 +38,8 @@ typedef struct weft_xet_download_opts {
     int n_parallel;          /* fetch workers; 0: 4 */
     weft_chunk_cache *cache; /* may be NULL: everything comes from the CAS */
     weft_progress_bar *bar;  /* advanced by the bytes written; may be NULL */
+    sem_t *inflight;         /* shared bound on entries held at once by all downloads using it
+                              * (each up to 64 MiB of chunks); NULL: n_parallel per call */
 } weft_xet_download_opts;
 
 typedef struct weft_xet_download_stats {

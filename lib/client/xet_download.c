@@ -36,6 +36,7 @@ typedef struct xd_job {
     weft_client *c;
     weft_chunk_cache *cache;
     weft_progress_bar *bar;
+    sem_t *inflight;
     int fd;
     uint64_t start, end;
     xd_term *terms;
@@ -286,7 +287,13 @@ static void *xd_worker(void *arg)
         pthread_mutex_unlock(&j->lock);
         if (k >= j->n_entries)
             break;
+        if (j->inflight)
+            while (sem_wait(j->inflight) != 0) {
+                /* EINTR: wait again */
+            }
         int rc = xd_entry_run(j, &j->entries[k]);
+        if (j->inflight)
+            sem_post(j->inflight);
         if (rc < 0) {
             pthread_mutex_lock(&j->lock);
             if (j->rc == 0) {
@@ -417,7 +424,12 @@ int weft_xet_download(weft_xet_download_stats *stats, weft_client *c, weft_xet_s
 {
     weft_xet_download_opts defaults = {0};
     const weft_xet_download_opts *o = opts ? opts : &defaults;
-    xd_job j = {.c = c, .cache = o->cache, .bar = o->bar, .fd = fd, .start = o->range_start};
+    xd_job j = {.c = c,
+                .cache = o->cache,
+                .bar = o->bar,
+                .inflight = o->inflight,
+                .fd = fd,
+                .start = o->range_start};
     j.end = o->range_end ? o->range_end : file_size;
     pthread_mutex_init(&j.lock, NULL);
     json_t *root = NULL;
@@ -495,9 +507,11 @@ out:
 /* ---- the fetcher of `weft download` ---------------------------------------------------------- */
 
 #define XF_MAX_SESSIONS 16
+#define XF_INFLIGHT 6 /* entries held at once across the files of one run: ≤ 384 MiB */
 
 struct weft_xet_fetcher {
     weft_chunk_cache *cache;
+    sem_t inflight;
     pthread_mutex_t lock;
     char *urls[XF_MAX_SESSIONS];
     weft_xet_session *sessions[XF_MAX_SESSIONS];
@@ -520,6 +534,7 @@ int weft_xet_fetcher_new(weft_xet_fetcher **out, const char *cache_dir, uint64_t
         }
     }
     pthread_mutex_init(&f->lock, NULL);
+    sem_init(&f->inflight, 0, XF_INFLIGHT);
     *out = f;
     return 0;
 }
@@ -534,6 +549,7 @@ void weft_xet_fetcher_free(weft_xet_fetcher *f)
     }
     weft_chunk_cache_close(f->cache);
     pthread_mutex_destroy(&f->lock);
+    sem_destroy(&f->inflight);
     free(f);
 }
 
@@ -581,7 +597,7 @@ int weft_xet_fetcher_fetch(weft_client *c, const weft_download_blob *blob, int f
         rc = WEFT_ENOTFOUND; /* plain HTTP may still be allowed */
     if (rc < 0)
         return rc;
-    weft_xet_download_opts o = {.cache = f->cache, .bar = bar};
+    weft_xet_download_opts o = {.cache = f->cache, .bar = bar, .inflight = &f->inflight};
     weft_xet_download_stats st;
     rc = weft_xet_download(&st, c, s, blob->xet_hash, blob->size, fd, &o);
     pthread_mutex_lock(&f->lock);
