@@ -69,6 +69,44 @@ WEFT_MUST_USE int weft_chunk_cache_get(weft_chunk_cache *c, uint32_t *n_found,
 WEFT_MUST_USE int weft_chunk_cache_put(weft_chunk_cache *c, const weft_hash *xorb, uint32_t first,
                                        const weft_xet_chunk *chunks, uint32_t n);
 
+/* ---- streaming access: what downloads use, so no chunk is held longer than it is needed ---- */
+
+typedef struct weft_chunk_cache_view weft_chunk_cache_view;
+
+/* Locates the cached chunks of [first, first + n) of `xorb`: opens the pieces that hold them and
+ * checks their tables. For each chunk i held, held[i - first] = 1 and meta[i - first] gets its
+ * raw_len, phys_len and hash (data is not touched); else held[i - first] = 0. Nothing is read
+ * yet. *out is the caller's (weft_chunk_cache_view_close); it keeps the pieces open. */
+WEFT_MUST_USE int weft_chunk_cache_view_open(weft_chunk_cache_view **out, weft_chunk_cache *c,
+                                             weft_xet_chunk *meta, uint8_t *held,
+                                             const weft_hash *xorb, uint32_t first, uint32_t n);
+
+/* Reads held chunk i into buf (room for its raw_len) and checks its chunk hash. WEFT_ECORRUPT
+ * when it differs: the piece is then deleted and every chunk it held counts as dropped. */
+WEFT_MUST_USE int weft_chunk_cache_view_read(weft_chunk_cache_view *v, uint32_t i, uint8_t *buf);
+
+/* 1 if chunk i was held by a piece found damaged since the view was opened. */
+int weft_chunk_cache_view_dropped(const weft_chunk_cache_view *v, uint32_t i);
+
+/* Pieces of this view found damaged (and deleted) so far. */
+uint32_t weft_chunk_cache_view_n_dropped(const weft_chunk_cache_view *v);
+
+/* Closes the pieces. NULL is fine. */
+void weft_chunk_cache_view_close(weft_chunk_cache_view *v);
+
+typedef struct weft_chunk_cache_writer weft_chunk_cache_writer;
+
+/* Starts a piece for chunks [first, first + n) of `xorb`, streamed to a temp file. */
+WEFT_MUST_USE int weft_chunk_cache_writer_open(weft_chunk_cache_writer **out, weft_chunk_cache *c,
+                                               const weft_hash *xorb, uint32_t first, uint32_t n);
+
+/* Appends the next chunk (data, raw_len, phys_len, hash; the data is written, not kept). */
+WEFT_MUST_USE int weft_chunk_cache_writer_add(weft_chunk_cache_writer *w, const weft_xet_chunk *ch);
+
+/* Publishes the piece (rename; older pieces it contains are deleted) when all n chunks were
+ * added, else discards it with WEFT_EINVALID; frees w either way. NULL is fine. */
+WEFT_MUST_USE int weft_chunk_cache_writer_close(weft_chunk_cache_writer *w);
+
 /* Deletes least recently used pieces (and temp files older than an hour) until the cache holds
  * at most max_bytes (0: the handle's bound). *total_out (may be NULL) is what stays. */
 WEFT_MUST_USE int weft_chunk_cache_evict(weft_chunk_cache *c, uint64_t max_bytes,

@@ -4,18 +4,21 @@
  *
  * weft_xet_download asks the CAS for the file's reconstruction (GET /v1/reconstructions/{hash},
  * with a Range when only part of the file is wanted), then handles each fetch entry (one merged
- * chunk range of a xorb, the terms inside it) on one of a few worker threads: chunks the cache
- * holds are read from it (each re-hashed), the missing ones are fetched as ONE byte range of the
- * signed fetch URL (from the first to the last missing chunk; byte offsets inside the entry are
- * known from the cached chunks' stored lengths), decoded (none / LZ4 / BG4-LZ4) as they arrive,
- * hashed, stored in the cache as one piece, and every term's bytes are written with pwrite at
- * their offsets in the file. Checks: each chunk decodes to its header's length, the chunks of a
- * term add up to its unpacked_length, the fetched bytes end exactly at a chunk boundary. The
- * reconstruction carries no chunk hashes, so the content itself is verified by the caller (the
- * file's SHA-256); cached chunks are verified against the hashes computed when they were fetched.
+ * chunk range of a xorb, the terms inside it) on one of a few worker threads, chunk by chunk:
+ * the chunks the cache holds are located (weft_chunk_cache_view), the missing ones are fetched as
+ * ONE byte range of the signed fetch URL (from the first to the last missing chunk; byte offsets
+ * inside the entry follow from the cached chunks' stored lengths), decoded (none / LZ4 / BG4-LZ4)
+ * as they arrive, hashed, streamed into a new cache piece and written with pwrite wherever the
+ * terms use them; then the cached chunks are read one at a time, re-hashed and written. Chunks of
+ * a cache piece found damaged are fetched again (and stored anew). Checks: each chunk decodes to
+ * its header's length, every chunk stays inside its term, the chunks of a term add up to its
+ * unpacked_length, the fetched bytes end exactly at a chunk boundary. The reconstruction carries
+ * no chunk hashes, so the content itself is verified by the caller (the file's SHA-256); cached
+ * chunks are verified against the hashes computed when they were fetched.
  *
- * Memory: each worker holds the decoded chunks of one fetch entry (≤ 64 MiB, a xorb); several
- * downloads at once share a bound through opts->inflight (the fetcher below holds 6). Errors:
+ * Memory: a worker holds one chunk at a time (two scratch buffers, reused) plus per-entry
+ * tables; several downloads at once share a bound on entries in flight through opts->inflight
+ * (the fetcher below allows 6). Errors:
  * negative WEFT_E* with a message (WEFT_ENETWORK for transfers, WEFT_ECORRUPT for bad chunk data,
  * WEFT_EINVALID for a malformed reconstruction, WEFT_EIO for writes). Thread-safe on distinct
  * calls; the client, session and cache may be shared. */
@@ -38,8 +41,8 @@ typedef struct weft_xet_download_opts {
     int n_parallel;          /* fetch workers; 0: 4 */
     weft_chunk_cache *cache; /* may be NULL: everything comes from the CAS */
     weft_progress_bar *bar;  /* advanced by the bytes written; may be NULL */
-    sem_t *inflight;         /* shared bound on entries held at once by all downloads using it
-                              * (each up to 64 MiB of chunks); NULL: n_parallel per call */
+    sem_t *inflight;         /* shared bound on entries in flight across the downloads using
+                              * it (connections); NULL: n_parallel per call */
 } weft_xet_download_opts;
 
 typedef struct weft_xet_download_stats {

@@ -179,219 +179,386 @@ static void cc_drop(weft_chunk_cache *c, const char *path)
         cc_count(c, &c->stats.n_corrupt, 1);
 }
 
-/* Fills the absent chunks of [first, first + n) that piece p at `path` holds. Returns the number
- * filled, or a negative WEFT_E* for I/O failures; a piece that fails a check is dropped (0). */
-static int cc_read_piece(weft_chunk_cache *c, const char *path, const cc_piece *p,
-                         const weft_hash *xorb, weft_xet_chunk *chunks, uint32_t first, uint32_t n)
+/* Reads and checks the table of piece p (open as fd): *head_out (the caller's, free) holds the
+ * header and the n entries; *data_start_out is where chunk bytes begin. 1 if the piece is
+ * damaged (or torn), 0 if good, negative WEFT_E* when out of memory. */
+static int cc_read_table(uint8_t **head_out, uint64_t *data_start_out, int fd, const cc_piece *p,
+                         const weft_hash *xorb)
 {
-    uint32_t lo = p->first > first ? p->first : first;
-    uint32_t hi = p->end < first + n ? p->end : first + n;
-    uint32_t a = lo, b = hi; /* narrow to the absent chunks */
-    while (a < b && chunks[a - first].data)
-        a++;
-    while (b > a && chunks[b - 1 - first].data)
-        b--;
-    if (a >= b)
-        return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0; /* deleted or replaced meanwhile: a miss */
+    *head_out = NULL;
     uint32_t pn = p->end - p->first;
     size_t table_len = (size_t)CC_HEAD_LEN + (size_t)pn * CC_ENTRY_LEN;
     uint8_t *head = malloc(table_len + WEFT_HASH_LEN);
-    int filled = 0, bad = 0;
-    uint64_t hit = 0;
-    if (!head) {
-        filled = weft_err_set(WEFT_ENOMEM, "out of memory");
-        goto out;
-    }
+    if (!head)
+        return weft_err_set(WEFT_ENOMEM, "out of memory");
     struct stat st;
     if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < table_len + WEFT_HASH_LEN ||
-        pread(fd, head, table_len + WEFT_HASH_LEN, 0) != (ssize_t)(table_len + WEFT_HASH_LEN)) {
-        bad = 1;
-        goto out;
-    }
+        pread(fd, head, table_len + WEFT_HASH_LEN, 0) != (ssize_t)(table_len + WEFT_HASH_LEN))
+        goto bad;
     weft_hash check;
     weft_xet_chunk_hash(&check, head, table_len);
     if (memcmp(head, CC_MAGIC, 8) != 0 || memcmp(head + 8, xorb->b, WEFT_HASH_LEN) != 0 ||
         weft_load_u32le(head + 40) != p->first || weft_load_u32le(head + 44) != pn ||
-        memcmp(check.b, head + table_len, WEFT_HASH_LEN) != 0) {
-        bad = 1;
-        goto out;
-    }
-    uint64_t data_len = weft_load_u64le(head + 48), off = 0;
+        memcmp(check.b, head + table_len, WEFT_HASH_LEN) != 0)
+        goto bad;
+    uint64_t off = 0;
     for (uint32_t i = 0; i < pn; i++) {
         uint32_t raw = weft_load_u32le(head + CC_HEAD_LEN + (size_t)i * CC_ENTRY_LEN);
-        if (raw > WEFT_XET_MAX_CHUNK_LEN) {
-            bad = 1;
-            goto out;
-        }
+        if (raw > WEFT_XET_MAX_CHUNK_LEN)
+            goto bad;
         off += raw;
     }
-    uint64_t data_start = table_len + WEFT_HASH_LEN;
-    if (off != data_len || (uint64_t)st.st_size != data_start + data_len) {
-        bad = 1;
-        goto out;
+    if (off != weft_load_u64le(head + 48) ||
+        (uint64_t)st.st_size != table_len + WEFT_HASH_LEN + off)
+        goto bad;
+    *head_out = head;
+    *data_start_out = table_len + WEFT_HASH_LEN;
+    return 0;
+bad:
+    free(head);
+    return 1;
+}
+
+/* ---- views: cached chunks located once, read one at a time -------------------------------- */
+
+typedef struct cc_vpiece {
+    int fd;
+    int dropped;
+    char path[PATH_MAX + 32];
+} cc_vpiece;
+
+struct weft_chunk_cache_view {
+    weft_chunk_cache *c;
+    uint32_t first, n;
+    cc_vpiece *pieces;
+    size_t n_pieces;
+    int32_t *piece_of;     /* [n]: index into pieces, -1 when not held */
+    uint64_t *off;         /* [n]: byte offset of the chunk in its piece file */
+    uint32_t *raw;         /* [n] */
+    weft_hash *hash;       /* [n] */
+    uint32_t n_bad_tables; /* pieces dropped while opening */
+};
+
+void weft_chunk_cache_view_close(weft_chunk_cache_view *v)
+{
+    if (!v)
+        return;
+    for (size_t k = 0; k < v->n_pieces; k++)
+        if (v->pieces[k].fd >= 0)
+            close(v->pieces[k].fd);
+    free(v->pieces);
+    free(v->piece_of);
+    free(v->off);
+    free(v->raw);
+    free(v->hash);
+    free(v);
+}
+
+/* Adds piece p (named path) to the view: takes the chunks no earlier piece holds. */
+static int cc_view_add(weft_chunk_cache_view *v, const cc_piece *p, const char *path,
+                       const weft_hash *xorb, weft_xet_chunk *meta, uint8_t *held)
+{
+    uint32_t lo = p->first > v->first ? p->first : v->first;
+    uint32_t hi = p->end < v->first + v->n ? p->end : v->first + v->n;
+    uint32_t wanted = 0;
+    for (uint32_t i = lo; i < hi; i++)
+        wanted += v->piece_of[i - v->first] < 0;
+    if (!wanted)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0; /* deleted or replaced meanwhile: a miss */
+    uint8_t *head = NULL;
+    uint64_t at = 0;
+    int rc = cc_read_table(&head, &at, fd, p, xorb);
+    if (rc != 0) {
+        close(fd);
+        if (rc > 0) {
+            cc_drop(v->c, path);
+            v->n_bad_tables++;
+        }
+        return rc > 0 ? 0 : rc;
     }
-    /* Each chunk is read straight into its own buffer (no staging copy: fresh pages are what
-     * costs here) and checked alone, so one damaged chunk costs only itself. */
-    off = data_start;
-    for (uint32_t i = p->first; i < b; i++) {
+    size_t k = v->n_pieces++;
+    v->pieces[k].fd = fd;
+    v->pieces[k].dropped = 0;
+    snprintf(v->pieces[k].path, sizeof v->pieces[k].path, "%s", path);
+    for (uint32_t i = p->first; i < hi; i++) {
         const uint8_t *e = head + CC_HEAD_LEN + (size_t)(i - p->first) * CC_ENTRY_LEN;
         uint32_t raw = weft_load_u32le(e);
-        weft_xet_chunk *ch = i >= a ? &chunks[i - first] : NULL;
-        if (ch && !ch->data) {
-            uint8_t *d = malloc(raw ? raw : 1);
-            if (!d) {
-                filled = weft_err_set(WEFT_ENOMEM, "out of memory");
-                goto out;
-            }
-            weft_hash h;
-            if (pread(fd, d, raw, (off_t)off) != (ssize_t)raw) {
-                free(d);
-                bad = 1;
-                goto out;
-            }
-            weft_xet_chunk_hash(&h, d, raw);
-            if (memcmp(h.b, e + 8, WEFT_HASH_LEN) != 0) {
-                free(d);
-                bad = 1; /* the piece goes; the chunks that matched their hashes are kept */
-            } else {
-                ch->data = d;
-                ch->raw_len = raw;
-                ch->phys_len = weft_load_u32le(e + 4);
-                ch->hash = h;
-                filled++;
-                hit += raw;
-            }
+        if (i >= lo && v->piece_of[i - v->first] < 0) {
+            uint32_t j = i - v->first;
+            v->piece_of[j] = (int32_t)k;
+            v->off[j] = at;
+            v->raw[j] = raw;
+            memcpy(v->hash[j].b, e + 8, WEFT_HASH_LEN);
+            meta[j].raw_len = raw;
+            meta[j].phys_len = weft_load_u32le(e + 4);
+            meta[j].hash = v->hash[j];
+            held[j] = 1;
         }
-        off += raw;
+        at += raw;
     }
+    free(head);
     /* Recently used: eviction goes by mtime. */
     if (futimens(fd, NULL) != 0) {
         /* another user's cache file; still readable, just not refreshed */
     }
+    return 0;
+}
+
+int weft_chunk_cache_view_open(weft_chunk_cache_view **out, weft_chunk_cache *c,
+                               weft_xet_chunk *meta, uint8_t *held, const weft_hash *xorb,
+                               uint32_t first, uint32_t n)
+{
+    char xdir[PATH_MAX], path[PATH_MAX + 32];
+    cc_piece *pieces = NULL;
+    size_t n_pieces = 0;
+    *out = NULL;
+    memset(held, 0, n);
+    if (n == 0 || first > WEFT_XORB_MAX_CHUNKS || n > WEFT_XORB_MAX_CHUNKS - first)
+        return weft_err_set(WEFT_EINVALID, "chunk cache: bad chunk range [%u, +%u)", first, n);
+    weft_chunk_cache_view *v = calloc(1, sizeof *v);
+    int rc = v ? cc_xorb_dir(xdir, sizeof xdir, c, xorb) : WEFT_ENOMEM;
+    if (rc == 0)
+        rc = cc_list(&pieces, &n_pieces, xdir);
+    if (rc < 0)
+        goto out;
+    v->c = c;
+    v->first = first;
+    v->n = n;
+    v->pieces = calloc(n_pieces ? n_pieces : 1, sizeof *v->pieces);
+    v->piece_of = malloc((size_t)n * sizeof *v->piece_of);
+    v->off = malloc((size_t)n * sizeof *v->off);
+    v->raw = malloc((size_t)n * sizeof *v->raw);
+    v->hash = malloc((size_t)n * sizeof *v->hash);
+    if (!v->pieces || !v->piece_of || !v->off || !v->raw || !v->hash) {
+        rc = weft_err_set(WEFT_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        v->piece_of[i] = -1;
+    for (size_t k = 0; k < n_pieces && rc == 0; k++) {
+        const cc_piece *p = &pieces[k];
+        if (p->end <= first || p->first >= first + n)
+            continue;
+        snprintf(path, sizeof path, "%s/%u-%u", xdir, p->first, p->end);
+        rc = cc_view_add(v, p, path, xorb, meta, held);
+    }
 out:
-    if (hit)
-        cc_count(c, &c->stats.hit_bytes, hit);
-    free(head);
-    close(fd);
-    if (bad)
-        cc_drop(c, path);
-    return filled;
+    free(pieces);
+    if (rc < 0) {
+        if (!v)
+            rc = weft_err_set(WEFT_ENOMEM, "out of memory");
+        weft_chunk_cache_view_close(v);
+        memset(held, 0, n);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+int weft_chunk_cache_view_read(weft_chunk_cache_view *v, uint32_t i, uint8_t *buf)
+{
+    uint32_t j = i - v->first;
+    if (i < v->first || j >= v->n || v->piece_of[j] < 0)
+        return weft_err_set(WEFT_ENOTFOUND, "chunk cache: chunk %u is not held", i);
+    cc_vpiece *p = &v->pieces[v->piece_of[j]];
+    weft_hash h;
+    if (!p->dropped) {
+        if (pread(p->fd, buf, v->raw[j], (off_t)v->off[j]) == (ssize_t)v->raw[j]) {
+            weft_xet_chunk_hash(&h, buf, v->raw[j]);
+            if (weft_hash_eq(&h, &v->hash[j])) {
+                cc_count(v->c, &v->c->stats.hit_bytes, v->raw[j]);
+                return 0;
+            }
+        }
+        p->dropped = 1;
+        cc_drop(v->c, p->path);
+    }
+    return weft_err_set(WEFT_ECORRUPT, "chunk cache: %s is damaged (chunk %u)", p->path, i);
+}
+
+int weft_chunk_cache_view_dropped(const weft_chunk_cache_view *v, uint32_t i)
+{
+    uint32_t j = i - v->first;
+    return i >= v->first && j < v->n && v->piece_of[j] >= 0 && v->pieces[v->piece_of[j]].dropped;
+}
+
+uint32_t weft_chunk_cache_view_n_dropped(const weft_chunk_cache_view *v)
+{
+    uint32_t n = v ? v->n_bad_tables : 0;
+    for (size_t k = 0; v && k < v->n_pieces; k++)
+        n += (uint32_t)v->pieces[k].dropped;
+    return n;
 }
 
 int weft_chunk_cache_get(weft_chunk_cache *c, uint32_t *n_found, weft_xet_chunk *chunks,
                          const weft_hash *xorb, uint32_t first, uint32_t n)
 {
-    char xdir[PATH_MAX], path[PATH_MAX + 32];
-    cc_piece *pieces = NULL;
-    size_t n_pieces = 0;
+    weft_chunk_cache_view *v = NULL;
+    weft_xet_chunk *meta = calloc(n ? n : 1, sizeof *meta);
+    uint8_t *held = calloc(n ? n : 1, 1);
     uint32_t found = 0;
-    int rc = cc_xorb_dir(xdir, sizeof xdir, c, xorb);
-    if (rc < 0)
-        goto out;
-    if (n == 0 || first > WEFT_XORB_MAX_CHUNKS || n > WEFT_XORB_MAX_CHUNKS - first)
-        goto out;
-    rc = cc_list(&pieces, &n_pieces, xdir);
-    if (rc < 0)
-        goto out;
-    for (size_t k = 0; k < n_pieces; k++) {
-        const cc_piece *p = &pieces[k];
-        if (p->end <= first || p->first >= first + n)
+    int rc = meta && held ? 0 : weft_err_set(WEFT_ENOMEM, "out of memory");
+    if (rc == 0 && n > 0 && first <= WEFT_XORB_MAX_CHUNKS && n <= WEFT_XORB_MAX_CHUNKS - first)
+        rc = weft_chunk_cache_view_open(&v, c, meta, held, xorb, first, n);
+    for (uint32_t j = 0; rc == 0 && v && j < n; j++) {
+        if (!held[j] || chunks[j].data)
             continue;
-        snprintf(path, sizeof path, "%s/%u-%u", xdir, p->first, p->end);
-        int got = cc_read_piece(c, path, p, xorb, chunks, first, n);
-        if (got < 0) {
-            rc = got;
-            goto out;
+        uint8_t *d = malloc(meta[j].raw_len ? meta[j].raw_len : 1);
+        if (!d) {
+            rc = weft_err_set(WEFT_ENOMEM, "out of memory");
+            break;
         }
-        found += (uint32_t)got;
+        if (weft_chunk_cache_view_read(v, first + j, d) < 0) {
+            free(d); /* damaged: absent */
+            weft_err_clear();
+            continue;
+        }
+        chunks[j] = meta[j];
+        chunks[j].data = d;
+        found++;
     }
-out:
-    free(pieces);
+    weft_chunk_cache_view_close(v);
+    free(meta);
+    free(held);
     if (n_found)
         *n_found += found;
     return rc;
 }
 
-int weft_chunk_cache_put(weft_chunk_cache *c, const weft_hash *xorb, uint32_t first,
-                         const weft_xet_chunk *chunks, uint32_t n)
+/* ---- writers: a piece streamed to a temp file, published by a rename -------------------- */
+
+struct weft_chunk_cache_writer {
+    weft_chunk_cache *c;
+    weft_hash xorb;
+    uint32_t first, n, added;
+    int fd;
+    uint8_t *head; /* header + table + check */
+    size_t head_len;
+    uint64_t data_len;
+    char xdir[PATH_MAX];
+    char tmp[PATH_MAX + 64];
+};
+
+int weft_chunk_cache_writer_open(weft_chunk_cache_writer **out, weft_chunk_cache *c,
+                                 const weft_hash *xorb, uint32_t first, uint32_t n)
 {
-    char xdir[PATH_MAX], path[PATH_MAX + 32], tmp[PATH_MAX + 64];
-    weft_buf head;
-    int fd = -1;
-    cc_piece *pieces = NULL;
-    size_t n_pieces = 0;
-    weft_buf_init(&head, (size_t)CC_HEAD_LEN + (size_t)n * CC_ENTRY_LEN + WEFT_HASH_LEN);
-    tmp[0] = '\0';
-    int rc = cc_xorb_dir(xdir, sizeof xdir, c, xorb);
+    *out = NULL;
+    if (n == 0 || first > WEFT_XORB_MAX_CHUNKS || n > WEFT_XORB_MAX_CHUNKS - first)
+        return weft_err_set(WEFT_EINVALID, "chunk cache: bad chunk range [%u, +%u)", first, n);
+    weft_chunk_cache_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return weft_err_set(WEFT_ENOMEM, "out of memory");
+    w->c = c;
+    w->xorb = *xorb;
+    w->first = first;
+    w->n = n;
+    w->fd = -1;
+    w->head_len = (size_t)CC_HEAD_LEN + (size_t)n * CC_ENTRY_LEN + WEFT_HASH_LEN;
+    w->head = calloc(1, w->head_len);
+    int rc = w->head ? cc_xorb_dir(w->xdir, sizeof w->xdir, c, xorb)
+                     : weft_err_set(WEFT_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = weft_fs_mkdirs(w->xdir);
     if (rc < 0)
-        goto out;
-    if (n == 0 || first > WEFT_XORB_MAX_CHUNKS || n > WEFT_XORB_MAX_CHUNKS - first) {
-        rc = weft_err_set(WEFT_EINVALID, "chunk cache: bad chunk range [%u, +%u)", first, n);
-        goto out;
-    }
-    uint64_t data_len = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (!chunks[i].data || chunks[i].raw_len > WEFT_XET_MAX_CHUNK_LEN) {
-            rc = weft_err_set(WEFT_EINVALID, "chunk cache: chunk %u is absent or too long",
-                              first + i);
-            goto out;
-        }
-        data_len += chunks[i].raw_len;
-    }
-    rc = weft_buf_append(&head, CC_MAGIC, 8);
-    if (rc == 0)
-        rc = weft_buf_append(&head, xorb->b, WEFT_HASH_LEN);
-    if (rc == 0)
-        rc = weft_buf_put_u32le(&head, first);
-    if (rc == 0)
-        rc = weft_buf_put_u32le(&head, n);
-    if (rc == 0)
-        rc = weft_buf_put_u64le(&head, data_len);
-    for (uint32_t i = 0; rc == 0 && i < n; i++) {
-        rc = weft_buf_put_u32le(&head, chunks[i].raw_len);
-        if (rc == 0)
-            rc = weft_buf_put_u32le(&head, chunks[i].phys_len);
-        if (rc == 0)
-            rc = weft_buf_append(&head, chunks[i].hash.b, WEFT_HASH_LEN);
-    }
-    if (rc < 0)
-        goto out;
-    weft_hash check;
-    weft_xet_chunk_hash(&check, head.data, head.len);
-    rc = weft_buf_append(&head, check.b, WEFT_HASH_LEN);
-    if (rc == 0)
-        rc = weft_fs_mkdirs(xdir);
-    if (rc < 0)
-        goto out;
+        goto fail;
     pthread_mutex_lock(&c->lock);
     unsigned seq = c->tmp_seq++;
     pthread_mutex_unlock(&c->lock);
-    snprintf(tmp, sizeof tmp, "%s/.tmp-%ld-%u", xdir, (long)getpid(), seq);
-    snprintf(path, sizeof path, "%s/%u-%u", xdir, first, first + n);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        rc = weft_err_sys(WEFT_EIO, errno, "chunk cache: create %s", tmp);
-        tmp[0] = '\0';
+    snprintf(w->tmp, sizeof w->tmp, "%s/.tmp-%ld-%u", w->xdir, (long)getpid(), seq);
+    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w->fd < 0) {
+        rc = weft_err_sys(WEFT_EIO, errno, "chunk cache: create %s", w->tmp);
+        w->tmp[0] = '\0';
+        goto fail;
+    }
+    *out = w;
+    return 0;
+fail:
+    free(w->head);
+    free(w);
+    return rc;
+}
+
+int weft_chunk_cache_writer_add(weft_chunk_cache_writer *w, const weft_xet_chunk *ch)
+{
+    if (w->added == w->n || !ch->data || ch->raw_len > WEFT_XET_MAX_CHUNK_LEN)
+        return weft_err_set(WEFT_EINVALID, "chunk cache: chunk %u is extra, absent or too long",
+                            w->first + w->added);
+    uint8_t *e = w->head + CC_HEAD_LEN + (size_t)w->added * CC_ENTRY_LEN;
+    weft_store_u32le(e, ch->raw_len);
+    weft_store_u32le(e + 4, ch->phys_len);
+    memcpy(e + 8, ch->hash.b, WEFT_HASH_LEN);
+    ssize_t wr = pwrite(w->fd, ch->data, ch->raw_len, (off_t)(w->head_len + w->data_len));
+    if (wr != (ssize_t)ch->raw_len)
+        return weft_err_sys(WEFT_EIO, wr < 0 ? errno : ENOSPC, "chunk cache: write %s", w->tmp);
+    w->data_len += ch->raw_len;
+    w->added++;
+    return 0;
+}
+
+/* Deletes the pieces of the xorb that [first, end) contains (they are redundant now). */
+static void cc_remove_contained(const char *xdir, uint32_t first, uint32_t end)
+{
+    cc_piece *pieces = NULL;
+    size_t n_pieces = 0;
+    if (cc_list(&pieces, &n_pieces, xdir) < 0) {
+        weft_err_clear();
+        return;
+    }
+    for (size_t k = 0; k < n_pieces; k++) {
+        const cc_piece *p = &pieces[k];
+        if (p->first >= first && p->end <= end && !(p->first == first && p->end == end)) {
+            char old[PATH_MAX + 32];
+            snprintf(old, sizeof old, "%s/%u-%u", xdir, p->first, p->end);
+            if (unlink(old) != 0) {
+                /* another process removed it first */
+            }
+        }
+    }
+    free(pieces);
+}
+
+int weft_chunk_cache_writer_close(weft_chunk_cache_writer *w)
+{
+    if (!w)
+        return 0;
+    weft_chunk_cache *c = w->c;
+    int rc = 0;
+    if (w->added != w->n) {
+        rc = weft_err_set(WEFT_EINVALID, "chunk cache: piece closed after %u of %u chunks",
+                          w->added, w->n);
         goto out;
     }
-    rc = weft_fs_write_full(fd, head.data, head.len, tmp);
-    for (uint32_t i = 0; rc == 0 && i < n; i++)
-        rc = weft_fs_write_full(fd, chunks[i].data, chunks[i].raw_len, tmp);
-    if (close(fd) != 0 && rc == 0)
-        rc = weft_err_sys(WEFT_EIO, errno, "chunk cache: close %s", tmp);
-    fd = -1;
-    if (rc < 0)
+    memcpy(w->head, CC_MAGIC, 8);
+    memcpy(w->head + 8, w->xorb.b, WEFT_HASH_LEN);
+    weft_store_u32le(w->head + 40, w->first);
+    weft_store_u32le(w->head + 44, w->n);
+    weft_store_u64le(w->head + 48, w->data_len);
+    weft_hash check;
+    weft_xet_chunk_hash(&check, w->head, w->head_len - WEFT_HASH_LEN);
+    memcpy(w->head + w->head_len - WEFT_HASH_LEN, check.b, WEFT_HASH_LEN);
+    if (pwrite(w->fd, w->head, w->head_len, 0) != (ssize_t)w->head_len) {
+        rc = weft_err_sys(WEFT_EIO, errno, "chunk cache: write %s", w->tmp);
         goto out;
+    }
+    if (close(w->fd) != 0) {
+        w->fd = -1;
+        rc = weft_err_sys(WEFT_EIO, errno, "chunk cache: close %s", w->tmp);
+        goto out;
+    }
+    w->fd = -1;
     /* No fsync: a piece torn by a crash fails its checks and is dropped on the next read. */
-    if (rename(tmp, path) != 0) {
-        rc = weft_err_sys(WEFT_EIO, errno, "chunk cache: rename %s", tmp);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%u-%u", w->xdir, w->first, w->first + w->n);
+    if (rename(w->tmp, path) != 0) {
+        rc = weft_err_sys(WEFT_EIO, errno, "chunk cache: rename %s", w->tmp);
         goto out;
     }
-    tmp[0] = '\0';
-    uint64_t bytes = head.len + data_len;
+    w->tmp[0] = '\0';
+    uint64_t bytes = w->head_len + w->data_len;
     pthread_mutex_lock(&c->lock);
     c->stats.put_bytes += bytes;
     c->added_since_evict += bytes;
@@ -400,30 +567,40 @@ int weft_chunk_cache_put(weft_chunk_cache *c, const weft_hash *xorb, uint32_t fi
     if (trim)
         c->added_since_evict = 0;
     pthread_mutex_unlock(&c->lock);
-    /* Older pieces this one contains are redundant now. */
-    if (cc_list(&pieces, &n_pieces, xdir) == 0) {
-        for (size_t k = 0; k < n_pieces; k++) {
-            const cc_piece *p = &pieces[k];
-            if (p->first >= first && p->end <= first + n &&
-                !(p->first == first && p->end == first + n)) {
-                char old[PATH_MAX + 32];
-                snprintf(old, sizeof old, "%s/%u-%u", xdir, p->first, p->end);
-                if (unlink(old) != 0) {
-                    /* another process removed it first */
-                }
-            }
-        }
-    }
+    cc_remove_contained(w->xdir, w->first, w->first + w->n);
     if (trim)
         rc = weft_chunk_cache_evict(c, 0, NULL);
 out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0])
-        unlink(tmp);
-    free(pieces);
-    weft_buf_dispose(&head);
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp[0])
+        unlink(w->tmp);
+    free(w->head);
+    free(w);
     return rc;
+}
+
+int weft_chunk_cache_put(weft_chunk_cache *c, const weft_hash *xorb, uint32_t first,
+                         const weft_xet_chunk *chunks, uint32_t n)
+{
+    weft_chunk_cache_writer *w = NULL;
+    for (uint32_t i = 0; i < n; i++)
+        if (!chunks[i].data || chunks[i].raw_len > WEFT_XET_MAX_CHUNK_LEN)
+            return weft_err_set(WEFT_EINVALID, "chunk cache: chunk %u is absent or too long",
+                                first + i);
+    int rc = weft_chunk_cache_writer_open(&w, c, xorb, first, n);
+    for (uint32_t i = 0; rc == 0 && i < n; i++)
+        rc = weft_chunk_cache_writer_add(w, &chunks[i]);
+    if (rc < 0) {
+        int keep = rc;
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", weft_err_last());
+        if (weft_chunk_cache_writer_close(w) < 0) {
+            /* discarded, as intended */
+        }
+        return weft_err_set(keep, "%s", msg);
+    }
+    return weft_chunk_cache_writer_close(w);
 }
 
 /* ---- eviction ----------------------------------------------------------------------------- */

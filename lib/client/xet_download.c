@@ -50,130 +50,40 @@ typedef struct xd_job {
     weft_xet_download_stats st;
 } xd_job;
 
-/* Receives fetched chunk bytes and decodes each chunk as soon as it is complete. */
+/* Per-worker scratch, reused across entries: fresh pages are what costs, not copies. */
+typedef struct xd_scratch {
+    uint8_t *raw;     /* WEFT_XET_MAX_CHUNK_LEN: one decoded or cached chunk */
+    uint8_t *pending; /* XD_PENDING_CAP: one chunk as it arrives */
+} xd_scratch;
+
+/* One fetch entry being handled. Chunk j (entry-relative) is chunk e->a + j of the xorb. */
+typedef struct xd_run {
+    xd_job *j;
+    const xd_entry *e;
+    size_t idx; /* of e in j->entries */
+    xd_scratch *sc;
+    char hex[WEFT_HASH_HEX_LEN + 1];
+    weft_xet_chunk *meta; /* [n]: raw_len, phys_len, hash (data unused) */
+    uint8_t *held;        /* [n]: in the cache */
+    uint64_t *prefix;     /* [n + 1]: raw offset of chunk j in the entry, valid to `known` */
+    uint32_t n, known;
+    size_t *tl; /* the terms inside this entry */
+    size_t n_tl;
+    weft_chunk_cache_writer *w; /* the piece being stored, or NULL */
+} xd_run;
+
+/* Receives fetched chunk bytes and hands each chunk on as soon as it is complete. */
 typedef struct xd_decoder {
-    weft_xet_chunk *chunks; /* of the entry; index 0 is chunk `base` */
-    uint32_t base, idx, end;
-    uint8_t *pending;
+    xd_run *r;
+    uint32_t idx, end;     /* entry-relative: next chunk expected, end of the fetched range */
     size_t pend_len, need; /* need: 8 until the header is read, then 8 + payload */
-    const char *xorb_hex;
 } xd_decoder;
-
-static int xd_decode_chunk(xd_decoder *d)
-{
-    if (d->idx >= d->end)
-        return weft_err_set(WEFT_ECORRUPT, "xorb %s: the CAS sent bytes past chunk %u", d->xorb_hex,
-                            d->end);
-    weft_xorb_chunk_header h;
-    int rc = weft_xorb_chunk_header_parse(&h, d->pending, d->pend_len);
-    if (rc < 0)
-        return rc;
-    uint8_t *raw = malloc(h.raw_len ? h.raw_len : 1);
-    if (!raw)
-        return weft_err_set(WEFT_ENOMEM, "out of memory");
-    size_t raw_len = 0;
-    rc = weft_xorb_chunk_decode(raw, h.raw_len ? h.raw_len : 1, &raw_len, d->pending, d->pend_len);
-    if (rc < 0) {
-        free(raw);
-        return weft_err_wrap(rc, "xorb %s chunk %u", d->xorb_hex, d->idx);
-    }
-    weft_xet_chunk *ch = &d->chunks[d->idx - d->base];
-    free(ch->data);
-    ch->data = raw;
-    ch->raw_len = (uint32_t)raw_len;
-    ch->phys_len = (uint32_t)d->pend_len;
-    weft_xet_chunk_hash(&ch->hash, raw, raw_len);
-    d->idx++;
-    d->pend_len = 0;
-    d->need = WEFT_XORB_CHUNK_HEADER_LEN;
-    return 0;
-}
-
-static int xd_sink(const uint8_t *data, size_t len, void *payload)
-{
-    xd_decoder *d = payload;
-    while (len > 0) {
-        size_t take = d->need - d->pend_len;
-        if (take > len)
-            take = len;
-        memcpy(d->pending + d->pend_len, data, take);
-        d->pend_len += take;
-        data += take;
-        len -= take;
-        if (d->pend_len < d->need)
-            break;
-        if (d->need == WEFT_XORB_CHUNK_HEADER_LEN) {
-            weft_xorb_chunk_header h;
-            int rc = weft_xorb_chunk_header_parse(&h, d->pending, d->pend_len);
-            if (rc < 0)
-                return weft_err_wrap(rc, "xorb %s chunk %u", d->xorb_hex, d->idx);
-            d->need = WEFT_XORB_CHUNK_HEADER_LEN + h.compressed_len;
-            if (d->pend_len < d->need)
-                continue;
-        }
-        int rc = xd_decode_chunk(d);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
-}
 
 static void xd_count(xd_job *j, uint64_t *field, uint64_t n)
 {
     pthread_mutex_lock(&j->lock);
     *field += n;
     pthread_mutex_unlock(&j->lock);
-}
-
-/* Fetches chunks [m0, m1) of entry e into chunks (bytes [bs, be] of its URL). */
-static int xd_fetch(xd_job *j, const xd_entry *e, weft_xet_chunk *chunks, uint32_t m0, uint32_t m1,
-                    uint64_t bs, uint64_t be, const char *xorb_hex)
-{
-    xd_decoder d = {.chunks = chunks,
-                    .base = e->a,
-                    .idx = m0,
-                    .end = m1,
-                    .need = WEFT_XORB_CHUNK_HEADER_LEN,
-                    .xorb_hex = xorb_hex};
-    weft_client_resp resp;
-    weft_client_req req;
-    int rc;
-    d.pending = malloc(XD_PENDING_CAP);
-    if (!d.pending)
-        return weft_err_set(WEFT_ENOMEM, "out of memory");
-    weft_client_req_init(&req, "GET", e->url);
-    int whole = bs == e->ua && be == e->ub;
-    if (!whole) {
-        req.has_range = 1;
-        req.range_start = bs;
-        req.range_end = be;
-    }
-    req.sink = xd_sink;
-    req.sink_payload = &d;
-    rc = weft_client_send(j->c, &resp, &req);
-    xd_count(j, &j->st.n_fetches, 1);
-    xd_count(j, &j->st.cas_bytes, resp.bytes_received);
-    if (rc == 0)
-        rc = weft_client_resp_check(&resp, "xet fetch");
-    if (rc < 0)
-        goto out;
-    if (!whole && resp.status != 206) {
-        rc = weft_err_set(WEFT_EINVALID, "xet fetch of xorb %s: asked for bytes %llu-%llu, got %ld",
-                          xorb_hex, (unsigned long long)bs, (unsigned long long)be, resp.status);
-        goto out;
-    }
-    if (resp.bytes_received != be - bs + 1 || d.idx != m1 || d.pend_len != 0) {
-        rc = weft_err_set(WEFT_ECORRUPT,
-                          "xet fetch of xorb %s: %llu bytes for chunks [%u, %u) end at chunk %u "
-                          "(expected %llu bytes ending on a chunk boundary)",
-                          xorb_hex, (unsigned long long)resp.bytes_received, m0, m1, d.idx,
-                          (unsigned long long)(be - bs + 1));
-        goto out;
-    }
-out:
-    weft_client_resp_dispose(&resp);
-    free(d.pending);
-    return rc;
 }
 
 /* pwrite of the part of [pos, pos + len) that lies in [start, end). */
@@ -183,10 +93,10 @@ static int xd_write(xd_job *j, const uint8_t *p, uint64_t len, uint64_t pos)
     uint64_t hi = pos + len < j->end ? pos + len : j->end;
     if (lo >= hi)
         return 0;
+    uint64_t done = hi - lo;
     const uint8_t *src = p + (lo - pos);
-    uint64_t n = hi - lo;
-    while (n > 0) {
-        ssize_t w = pwrite(j->fd, src, n, (off_t)lo);
+    while (lo < hi) {
+        ssize_t w = pwrite(j->fd, src, hi - lo, (off_t)lo);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -194,93 +104,277 @@ static int xd_write(xd_job *j, const uint8_t *p, uint64_t len, uint64_t pos)
                                 (unsigned long long)lo);
         src += w;
         lo += (uint64_t)w;
-        n -= (uint64_t)w;
     }
-    xd_count(j, &j->st.written_bytes, hi - (pos > j->start ? pos : j->start));
-    weft_progress_advance(j->bar, hi - (pos > j->start ? pos : j->start));
+    xd_count(j, &j->st.written_bytes, done);
+    weft_progress_advance(j->bar, done);
     return 0;
 }
 
-static int xd_entry_run(xd_job *j, const xd_entry *e)
+/* Writes chunk j (its prefix known) wherever the entry's terms use it. */
+static int xd_emit(xd_run *r, uint32_t j, const uint8_t *data, uint32_t len)
 {
-    char hex[WEFT_HASH_HEX_LEN + 1];
-    weft_xet_hash_to_hex(hex, &e->xorb);
-    uint32_t n = e->b - e->a;
-    weft_xet_chunk *ch = calloc(n, sizeof *ch);
-    if (!ch)
-        return weft_err_set(WEFT_ENOMEM, "out of memory");
-    int rc = 0;
-    uint64_t corrupt = 0;
-    if (j->cache) {
-        weft_chunk_cache_stats before, after;
-        weft_chunk_cache_stats_get(j->cache, &before);
-        if (weft_chunk_cache_get(j->cache, NULL, ch, &e->xorb, e->a, n) < 0)
-            weft_err_clear(); /* a cache that cannot be read is a miss */
-        weft_chunk_cache_stats_get(j->cache, &after);
-        corrupt = after.n_corrupt - before.n_corrupt;
-        xd_count(j, &j->st.n_corrupt, corrupt);
-    }
-    uint32_t m0 = 0, m1 = n; /* the missing chunks lie in [m0, m1) (entry-relative) */
-    while (m0 < n && ch[m0].data)
-        m0++;
-    while (m1 > m0 && ch[m1 - 1].data)
-        m1--;
-    uint64_t cached = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (ch[i].data && (i < m0 || i >= m1))
-            cached += ch[i].raw_len;
-    if (m0 < m1) {
-        uint64_t bs = e->ua, be = e->ub;
-        for (uint32_t i = 0; i < m0; i++)
-            bs += ch[i].phys_len;
-        for (uint32_t i = m1; i < n; i++)
-            be -= ch[i].phys_len;
-        if (bs > be || be > e->ub) {
-            rc = weft_err_set(WEFT_ECORRUPT,
-                              "xorb %s: cached chunk lengths disagree with the "
-                              "fetch range",
-                              hex);
-            goto out;
-        }
-        rc = xd_fetch(j, e, ch, e->a + m0, e->a + m1, bs, be, hex);
-        if (rc < 0)
-            goto out;
-        /* A damaged piece was deleted whole: store everything this entry holds again. */
-        uint32_t p0 = corrupt ? 0 : m0, p1 = corrupt ? n : m1;
-        if (j->cache && weft_chunk_cache_put(j->cache, &e->xorb, e->a + p0, ch + p0, p1 - p0) < 0)
-            weft_err_clear(); /* best effort: the download goes on without caching */
-    }
-    xd_count(j, &j->st.cache_bytes, cached);
-    for (size_t t = 0; t < j->n_terms; t++) {
-        const xd_term *tm = &j->terms[t];
-        if (tm->entry != (size_t)(e - j->entries))
+    uint32_t i = r->e->a + j;
+    for (size_t k = 0; k < r->n_tl; k++) {
+        const xd_term *t = &r->j->terms[r->tl[k]];
+        if (i < t->a || i >= t->b)
             continue;
-        uint64_t sum = 0;
-        for (uint32_t i = tm->a; i < tm->b; i++)
-            sum += ch[i - e->a].raw_len;
-        if (sum != tm->raw_len) {
-            rc = weft_err_set(
-                WEFT_ECORRUPT, "xorb %s chunks [%u, %u): %llu bytes, the reconstruction says %llu",
-                hex, tm->a, tm->b, (unsigned long long)sum, (unsigned long long)tm->raw_len);
-            goto out;
-        }
-        uint64_t pos = tm->file_pos;
-        for (uint32_t i = tm->a; i < tm->b && rc == 0; i++) {
-            rc = xd_write(j, ch[i - e->a].data, ch[i - e->a].raw_len, pos);
-            pos += ch[i - e->a].raw_len;
-        }
+        uint64_t in = r->prefix[j] - r->prefix[t->a - r->e->a];
+        if (in + len > t->raw_len)
+            return weft_err_set(WEFT_ECORRUPT,
+                                "xorb %s chunks [%u, %u): more than the %llu bytes the "
+                                "reconstruction says",
+                                r->hex, t->a, t->b, (unsigned long long)t->raw_len);
+        int rc = xd_write(r->j, data, len, t->file_pos + in);
         if (rc < 0)
-            goto out;
+            return rc;
+    }
+    return 0;
+}
+
+/* A chunk decoded from the CAS: record it, write it, store it. */
+static int xd_got_chunk(xd_run *r, uint32_t j, const uint8_t *data, uint32_t raw, uint32_t phys)
+{
+    if (j == r->known) {
+        r->prefix[j + 1] = r->prefix[j] + raw;
+        r->known++;
+    } else if (j > r->known || r->prefix[j + 1] - r->prefix[j] != raw) {
+        return weft_err_set(
+            WEFT_ECORRUPT, "xorb %s chunk %u: %u bytes, %llu before", r->hex, r->e->a + j, raw,
+            (unsigned long long)(j < r->known ? r->prefix[j + 1] - r->prefix[j] : 0));
+    }
+    weft_xet_chunk *m = &r->meta[j];
+    m->raw_len = raw;
+    m->phys_len = phys;
+    weft_xet_chunk_hash(&m->hash, data, raw);
+    int rc = xd_emit(r, j, data, raw);
+    if (rc < 0)
+        return rc;
+    if (r->w) {
+        weft_xet_chunk c = *m;
+        c.data = (uint8_t *)data;
+        if (weft_chunk_cache_writer_add(r->w, &c) < 0) {
+            /* best effort: the download goes on without storing this piece */
+            if (weft_chunk_cache_writer_close(r->w) < 0)
+                weft_err_clear();
+            r->w = NULL;
+            weft_err_clear();
+        }
+    }
+    return 0;
+}
+
+static int xd_sink(const uint8_t *data, size_t len, void *payload)
+{
+    xd_decoder *d = payload;
+    xd_run *r = d->r;
+    uint8_t *pend = r->sc->pending;
+    while (len > 0) {
+        size_t take = d->need - d->pend_len;
+        if (take > len)
+            take = len;
+        memcpy(pend + d->pend_len, data, take);
+        d->pend_len += take;
+        data += take;
+        len -= take;
+        if (d->pend_len < d->need)
+            break;
+        weft_xorb_chunk_header h;
+        int rc = weft_xorb_chunk_header_parse(&h, pend, d->pend_len);
+        if (rc < 0)
+            return weft_err_wrap(rc, "xorb %s chunk %u", r->hex, r->e->a + d->idx);
+        if (d->need == WEFT_XORB_CHUNK_HEADER_LEN) {
+            d->need = WEFT_XORB_CHUNK_HEADER_LEN + h.compressed_len;
+            if (d->pend_len < d->need)
+                continue;
+        }
+        if (d->idx >= d->end)
+            return weft_err_set(WEFT_ECORRUPT, "xorb %s: the CAS sent bytes past chunk %u", r->hex,
+                                r->e->a + d->end);
+        size_t raw_len = 0;
+        rc =
+            weft_xorb_chunk_decode(r->sc->raw, WEFT_XET_MAX_CHUNK_LEN, &raw_len, pend, d->pend_len);
+        if (rc < 0)
+            return weft_err_wrap(rc, "xorb %s chunk %u", r->hex, r->e->a + d->idx);
+        rc = xd_got_chunk(r, d->idx, r->sc->raw, (uint32_t)raw_len, (uint32_t)d->pend_len);
+        if (rc < 0)
+            return rc;
+        d->idx++;
+        d->pend_len = 0;
+        d->need = WEFT_XORB_CHUNK_HEADER_LEN;
+    }
+    return 0;
+}
+
+/* Fetches entry chunks [m0, m1) as one byte range (offsets from the stored lengths of the
+ * chunks around it), writing and storing each chunk as it arrives. */
+static int xd_fetch(xd_run *r, uint32_t m0, uint32_t m1)
+{
+    const xd_entry *e = r->e;
+    uint64_t bs = e->ua, be = e->ub;
+    for (uint32_t i = 0; i < m0; i++)
+        bs += r->meta[i].phys_len;
+    for (uint32_t i = m1; i < r->n; i++)
+        be -= r->meta[i].phys_len;
+    if (bs > be || be > e->ub)
+        return weft_err_set(WEFT_ECORRUPT,
+                            "xorb %s: cached chunk lengths disagree with the fetch range", r->hex);
+    xd_decoder d = {.r = r, .idx = m0, .end = m1, .need = WEFT_XORB_CHUNK_HEADER_LEN};
+    if (r->j->cache &&
+        weft_chunk_cache_writer_open(&r->w, r->j->cache, &e->xorb, e->a + m0, m1 - m0) < 0) {
+        r->w = NULL; /* best effort */
+        weft_err_clear();
+    }
+    weft_client_resp resp;
+    weft_client_req req;
+    weft_client_req_init(&req, "GET", e->url);
+    int whole = bs == e->ua && be == e->ub;
+    if (!whole) {
+        req.has_range = 1;
+        req.range_start = bs;
+        req.range_end = be;
+    }
+    req.sink = xd_sink;
+    req.sink_payload = &d;
+    int rc = weft_client_send(r->j->c, &resp, &req);
+    xd_count(r->j, &r->j->st.n_fetches, 1);
+    xd_count(r->j, &r->j->st.cas_bytes, resp.bytes_received);
+    if (rc == 0)
+        rc = weft_client_resp_check(&resp, "xet fetch");
+    if (rc < 0)
+        goto out;
+    if (!whole && resp.status != 206) {
+        rc = weft_err_set(WEFT_EINVALID, "xet fetch of xorb %s: asked for bytes %llu-%llu, got %ld",
+                          r->hex, (unsigned long long)bs, (unsigned long long)be, resp.status);
+        goto out;
+    }
+    if (resp.bytes_received != be - bs + 1 || d.idx != m1 || d.pend_len != 0) {
+        rc = weft_err_set(WEFT_ECORRUPT,
+                          "xet fetch of xorb %s: %llu bytes for chunks [%u, %u) end at chunk %u "
+                          "(expected %llu bytes ending on a chunk boundary)",
+                          r->hex, (unsigned long long)resp.bytes_received, e->a + m0, e->a + m1,
+                          e->a + d.idx, (unsigned long long)(be - bs + 1));
+        goto out;
     }
 out:
-    weft_xet_chunks_clear(ch, n);
-    free(ch);
+    weft_client_resp_dispose(&resp);
+    if (r->w) {
+        /* published only when every chunk arrived; discarded otherwise */
+        if (weft_chunk_cache_writer_close(r->w) < 0 && rc == 0)
+            weft_err_clear();
+        r->w = NULL;
+    }
     return rc;
+}
+
+static void xd_run_dispose(xd_run *r)
+{
+    free(r->meta);
+    free(r->held);
+    free(r->prefix);
+    free(r->tl);
+}
+
+static int xd_entry_run(xd_job *j, size_t idx, xd_scratch *sc)
+{
+    const xd_entry *e = &j->entries[idx];
+    xd_run r = {.j = j, .e = e, .idx = idx, .sc = sc, .n = e->b - e->a};
+    weft_chunk_cache_view *view = NULL;
+    weft_xet_hash_to_hex(r.hex, &e->xorb);
+    r.meta = calloc(r.n, sizeof *r.meta);
+    r.held = calloc(r.n, 1);
+    r.prefix = calloc((size_t)r.n + 1, sizeof *r.prefix);
+    r.tl = calloc(j->n_terms ? j->n_terms : 1, sizeof *r.tl);
+    int rc = 0;
+    if (!r.meta || !r.held || !r.prefix || !r.tl) {
+        rc = weft_err_set(WEFT_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t t = 0; t < j->n_terms; t++)
+        if (j->terms[t].entry == idx)
+            r.tl[r.n_tl++] = t;
+    if (j->cache) {
+        if (weft_chunk_cache_view_open(&view, j->cache, r.meta, r.held, &e->xorb, e->a, r.n) < 0)
+            weft_err_clear(); /* a cache that cannot be read is a miss */
+    }
+    uint32_t m0 = 0, m1 = r.n; /* the missing chunks lie in [m0, m1) */
+    while (m0 < r.n && r.held[m0])
+        m0++;
+    while (m1 > m0 && r.held[m1 - 1])
+        m1--;
+    for (uint32_t i = 0; i < m0; i++)
+        r.prefix[i + 1] = r.prefix[i] + r.meta[i].raw_len;
+    r.known = m0;
+    if (m0 < m1) {
+        rc = xd_fetch(&r, m0, m1);
+        if (rc < 0)
+            goto out;
+    }
+    for (uint32_t i = m1; i < r.n; i++)
+        r.prefix[i + 1] = r.prefix[i] + r.meta[i].raw_len;
+    r.known = r.n;
+    /* The cached chunks, each re-hashed as it is read. */
+    uint64_t cached = 0;
+    uint32_t b0 = r.n, b1 = 0;
+    for (uint32_t i = 0; i < r.n; i++) {
+        if (!r.held[i] || (i >= m0 && i < m1))
+            continue;
+        if (weft_chunk_cache_view_read(view, e->a + i, sc->raw) < 0) {
+            weft_err_clear();
+            continue;
+        }
+        rc = xd_emit(&r, i, sc->raw, r.meta[i].raw_len);
+        if (rc < 0)
+            goto out;
+        cached += r.meta[i].raw_len;
+    }
+    /* Chunks of a damaged piece (deleted now): fetch them again, which also stores them anew. */
+    for (uint32_t i = 0; view && i < r.n; i++) {
+        if ((i < m0 || i >= m1) && weft_chunk_cache_view_dropped(view, e->a + i)) {
+            b0 = i < b0 ? i : b0;
+            b1 = i + 1;
+        }
+    }
+    if (b0 < b1) {
+        rc = xd_fetch(&r, b0, b1);
+        if (rc < 0)
+            goto out;
+    }
+    xd_count(j, &j->st.cache_bytes, cached);
+    for (size_t k = 0; k < r.n_tl; k++) {
+        const xd_term *t = &j->terms[r.tl[k]];
+        uint64_t sum = r.prefix[t->b - e->a] - r.prefix[t->a - e->a];
+        if (sum != t->raw_len) {
+            rc = weft_err_set(
+                WEFT_ECORRUPT, "xorb %s chunks [%u, %u): %llu bytes, the reconstruction says %llu",
+                r.hex, t->a, t->b, (unsigned long long)sum, (unsigned long long)t->raw_len);
+            goto out;
+        }
+    }
+out:
+    xd_count(j, &j->st.n_corrupt, weft_chunk_cache_view_n_dropped(view));
+    weft_chunk_cache_view_close(view);
+    xd_run_dispose(&r);
+    return rc;
+}
+
+static void xd_fail(xd_job *j, int rc)
+{
+    pthread_mutex_lock(&j->lock);
+    if (j->rc == 0) {
+        j->rc = rc;
+        snprintf(j->msg, sizeof j->msg, "%s", weft_err_last());
+    }
+    pthread_mutex_unlock(&j->lock);
 }
 
 static void *xd_worker(void *arg)
 {
     xd_job *j = arg;
+    xd_scratch sc = {malloc(WEFT_XET_MAX_CHUNK_LEN), malloc(XD_PENDING_CAP)};
+    if (!sc.raw || !sc.pending) {
+        xd_fail(j, weft_err_set(WEFT_ENOMEM, "out of memory"));
+        goto out;
+    }
     for (;;) {
         pthread_mutex_lock(&j->lock);
         size_t k = j->rc < 0 ? j->n_entries : j->next++;
@@ -291,19 +385,17 @@ static void *xd_worker(void *arg)
             while (sem_wait(j->inflight) != 0) {
                 /* EINTR: wait again */
             }
-        int rc = xd_entry_run(j, &j->entries[k]);
+        int rc = xd_entry_run(j, k, &sc);
         if (j->inflight)
             sem_post(j->inflight);
         if (rc < 0) {
-            pthread_mutex_lock(&j->lock);
-            if (j->rc == 0) {
-                j->rc = rc;
-                snprintf(j->msg, sizeof j->msg, "%s", weft_err_last());
-            }
-            pthread_mutex_unlock(&j->lock);
+            xd_fail(j, rc);
             break;
         }
     }
+out:
+    free(sc.raw);
+    free(sc.pending);
     return NULL;
 }
 
@@ -507,7 +599,7 @@ out:
 /* ---- the fetcher of `weft download` ---------------------------------------------------------- */
 
 #define XF_MAX_SESSIONS 16
-#define XF_INFLIGHT 6 /* entries held at once across the files of one run: ≤ 384 MiB */
+#define XF_INFLIGHT 6 /* entries in flight across the files of one run */
 
 struct weft_xet_fetcher {
     weft_chunk_cache *cache;
