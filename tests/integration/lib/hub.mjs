@@ -1,18 +1,19 @@
 // Starts a real `weft serve` on 127.0.0.1 with a fresh data directory, for the server tests.
 // startHub() resolves to {url, token, data, stop(), user(name, role)}; token is the admin token
 // printed on first start. Every test file stops what it starts (stop() in an after hook).
+// With { log: true } the server keeps its request log (one line per request, hub.stderr()).
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { WEFT_BIN, tmpDir } from "./env.mjs";
 
-export async function startHub(extraArgs = []) {
+export async function startHub(extraArgs = [], { log = false } = {}) {
   const data = tmpDir("weft-hub-");
   const portFile = path.join(data, "port");
   const child = spawn(
     WEFT_BIN,
     ["serve", "--data", path.join(data, "d"), "--listen", "127.0.0.1:0", "--port-file", portFile,
-     "--quiet", ...extraArgs],
+     ...(log ? [] : ["--quiet"]), ...extraArgs],
     { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
