@@ -48,7 +48,8 @@ static const char download_help[] =
     "  --quiet               no progress output; only the path on stdout\n"
     "  --endpoint URL        the Hub (default HF_ENDPOINT, else https://huggingface.co)\n"
     "  --token TOKEN         access token (default HF_TOKEN, else the 'weft login' token file)\n"
-    "  --no-xet              plain HTTP GETs even when the server offers Xet\n"
+    "  --no-xet              plain HTTP GETs even when the server offers Xet (also\n"
+    "                        HF_HUB_DISABLE_XET=1)\n"
     "  --stats               print the Xet byte counts (CAS vs chunk cache) even with --quiet\n"
     "\n"
     "Xet: when the server offers Xet for a file, only the chunks not already in the local\n"
@@ -187,7 +188,8 @@ int cmd_download(int argc, char **argv)
         goto out;
     }
     o.progress = progress;
-    if (!no_xet)
+    const char *disable = getenv("HF_HUB_DISABLE_XET"); /* huggingface_hub's switch */
+    if (!no_xet && !(disable && (strcmp(disable, "1") == 0 || strcmp(disable, "true") == 0)))
         download_xet_setup(&xet, c, &o);
     rc = weft_download_run(&res, c, &repo, &o);
     weft_progress_free(progress);

@@ -8,7 +8,7 @@
 
 start_hub
 export HF_HOME=$work/hfhome
-unset HF_TOKEN HUGGING_FACE_HUB_TOKEN HUGGINGFACE_API_KEY HF_HUB_CACHE HF_ENDPOINT WEFT_CHUNK_CACHE
+unset HF_TOKEN HUGGING_FACE_HUB_TOKEN HUGGINGFACE_API_KEY HF_HUB_CACHE HF_ENDPOINT WEFT_CHUNK_CACHE HF_HUB_DISABLE_XET
 size=$((64 << 20))
 [ "$asan" = 1 ] && size=$((24 << 20)) # the sanitizer build hashes and decodes ~5x slower
 mib=$((1 << 20))
