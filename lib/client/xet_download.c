@@ -510,6 +510,66 @@ static int xd_parse(xd_job *j, json_t *root, uint64_t *offset_into_first)
     return 0;
 }
 
+/* One pass: the reconstruction, then every entry on the workers. */
+static int xd_pass(xd_job *j, weft_xet_session *s, const char *file_hash_hex, uint64_t file_size,
+                   int n_parallel)
+{
+    json_t *root = NULL;
+    weft_client_resp resp;
+    char path[128];
+    snprintf(path, sizeof path, "/v1/reconstructions/%s", file_hash_hex);
+    weft_client_req req;
+    weft_client_req_init(&req, "GET", path);
+    if (j->start > 0 || j->end < file_size) {
+        req.has_range = 1;
+        req.range_start = j->start;
+        req.range_end = j->end - 1;
+    }
+    req.body_cap = XD_RECON_CAP;
+    int rc = weft_xet_session_send(s, &resp, &req);
+    j->st.meta_bytes += resp.bytes_received;
+    if (rc == 0)
+        rc = weft_client_resp_check(&resp, "xet reconstruction");
+    if (rc < 0)
+        goto out;
+    json_error_t jerr;
+    root = json_loadb((const char *)resp.body.data, resp.body.len, 0, &jerr);
+    if (!root) {
+        rc = weft_err_set(WEFT_EINVALID, "xet reconstruction: bad JSON: %s", jerr.text);
+        goto out;
+    }
+    uint64_t off0 = 0;
+    rc = xd_parse(j, root, &off0);
+    if (rc < 0)
+        goto out;
+    int n = n_parallel > 0 ? n_parallel : XD_DEFAULT_PARALLEL;
+    if (n > XD_MAX_PARALLEL)
+        n = XD_MAX_PARALLEL;
+    if ((size_t)n > j->n_entries)
+        n = (int)j->n_entries;
+    pthread_t th[XD_MAX_PARALLEL];
+    int started = 0;
+    for (int i = 1; i < n; i++) {
+        if (pthread_create(&th[started], NULL, xd_worker, j) != 0)
+            break; /* fewer workers still finish the job */
+        started++;
+    }
+    xd_worker(j);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (j->rc < 0)
+        rc = weft_err_set(j->rc, "%s", j->msg);
+out:
+    weft_client_resp_dispose(&resp);
+    json_decref(root); /* the entries' URLs point into it */
+    free(j->terms);
+    free(j->entries);
+    j->terms = NULL;
+    j->entries = NULL;
+    j->n_terms = j->n_entries = 0;
+    return rc;
+}
+
 int weft_xet_download(weft_xet_download_stats *stats, weft_client *c, weft_xet_session *s,
                       const char *file_hash_hex, uint64_t file_size, int fd,
                       const weft_xet_download_opts *opts)
@@ -524,9 +584,7 @@ int weft_xet_download(weft_xet_download_stats *stats, weft_client *c, weft_xet_s
                 .start = o->range_start};
     j.end = o->range_end ? o->range_end : file_size;
     pthread_mutex_init(&j.lock, NULL);
-    json_t *root = NULL;
-    weft_client_resp resp;
-    int rc = 0, sent = 0;
+    int rc = 0;
     weft_hash fh;
     if (weft_xet_hash_from_hex(&fh, file_hash_hex, strlen(file_hash_hex)) < 0) {
         rc = weft_err_set(WEFT_EINVALID, "bad xet file hash '%.80s'", file_hash_hex);
@@ -540,56 +598,16 @@ int weft_xet_download(weft_xet_download_stats *stats, weft_client *c, weft_xet_s
     }
     if (j.start == j.end)
         goto out;
-    char path[128];
-    snprintf(path, sizeof path, "/v1/reconstructions/%s", file_hash_hex);
-    weft_client_req req;
-    weft_client_req_init(&req, "GET", path);
-    if (j.start > 0 || j.end < file_size) {
-        req.has_range = 1;
-        req.range_start = j.start;
-        req.range_end = j.end - 1;
+    rc = xd_pass(&j, s, file_hash_hex, file_size, o->n_parallel);
+    if (rc == WEFT_EAUTH && j.st.n_fetches > 0) {
+        /* A fetch URL expired (they live an hour): a fresh reconstruction signs new ones, and
+         * what arrived before is in the chunk cache. */
+        j.rc = 0;
+        j.next = 0;
+        weft_progress_set(j.bar, 0);
+        rc = xd_pass(&j, s, file_hash_hex, file_size, o->n_parallel);
     }
-    req.body_cap = XD_RECON_CAP;
-    rc = weft_xet_session_send(s, &resp, &req);
-    sent = 1;
-    j.st.meta_bytes += resp.bytes_received;
-    if (rc == 0)
-        rc = weft_client_resp_check(&resp, "xet reconstruction");
-    if (rc < 0)
-        goto out;
-    json_error_t jerr;
-    root = json_loadb((const char *)resp.body.data, resp.body.len, 0, &jerr);
-    if (!root) {
-        rc = weft_err_set(WEFT_EINVALID, "xet reconstruction: bad JSON: %s", jerr.text);
-        goto out;
-    }
-    uint64_t off0 = 0;
-    rc = xd_parse(&j, root, &off0);
-    if (rc < 0)
-        goto out;
-    int n = o->n_parallel > 0 ? o->n_parallel : XD_DEFAULT_PARALLEL;
-    if (n > XD_MAX_PARALLEL)
-        n = XD_MAX_PARALLEL;
-    if ((size_t)n > j.n_entries)
-        n = (int)j.n_entries;
-    pthread_t th[XD_MAX_PARALLEL];
-    int started = 0;
-    for (int i = 1; i < n; i++) {
-        if (pthread_create(&th[started], NULL, xd_worker, &j) != 0)
-            break; /* fewer workers still finish the job */
-        started++;
-    }
-    xd_worker(&j);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-    if (j.rc < 0)
-        rc = weft_err_set(j.rc, "%s", j.msg);
 out:
-    if (sent)
-        weft_client_resp_dispose(&resp);
-    json_decref(root);
-    free(j.terms);
-    free(j.entries);
     pthread_mutex_destroy(&j.lock);
     if (stats)
         *stats = j.st;

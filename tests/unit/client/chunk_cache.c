@@ -18,6 +18,7 @@
 
 #include "unit/testutil.h"
 #include "weft/chunk_cache.h"
+#include "weft/xet_compress.h"
 
 #define N_CHUNKS 40
 
@@ -195,6 +196,57 @@ static void test_client_chunk_cache_corruption_detected(void **state)
     }
 }
 
+static void test_client_chunk_cache_writer_and_view(void **state)
+{
+    (void)state;
+    weft_chunk_cache *c = fresh("view", 0);
+    weft_chunk_cache_writer *w = NULL;
+    /* A piece left incomplete is never published. */
+    assert_int_equal(weft_chunk_cache_writer_open(&w, c, &xorb, 0, 4), 0);
+    assert_int_equal(weft_chunk_cache_writer_add(w, &ref[0]), 0);
+    assert_int_equal(weft_chunk_cache_writer_add(w, &ref[1]), 0);
+    assert_int_equal(weft_chunk_cache_writer_close(w), WEFT_EINVALID);
+    assert_int_equal(count_pieces("view", NULL, 0), 0);
+    assert_int_equal(weft_chunk_cache_writer_open(&w, c, &xorb, 10, 4), 0);
+    for (int i = 10; i < 14; i++)
+        assert_int_equal(weft_chunk_cache_writer_add(w, &ref[i]), 0);
+    assert_int_equal(weft_chunk_cache_writer_add(w, &ref[14]), WEFT_EINVALID); /* one too many */
+    assert_int_equal(weft_chunk_cache_writer_close(w), 0);
+    char path[512];
+    assert_int_equal(count_pieces("view", path, sizeof path), 1);
+    /* A view of [8, 16): chunks 10..13 held, with their lengths and hashes, nothing read yet. */
+    weft_xet_chunk meta[8];
+    uint8_t held[8];
+    memset(meta, 0, sizeof meta);
+    weft_chunk_cache_view *v = NULL;
+    assert_int_equal(weft_chunk_cache_view_open(&v, c, meta, held, &xorb, 8, 8), 0);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(held[i], i >= 2 && i < 6);
+        if (held[i]) {
+            assert_int_equal(meta[i].raw_len, ref[8 + i].raw_len);
+            assert_int_equal(meta[i].phys_len, ref[8 + i].phys_len);
+            assert_true(weft_hash_eq(&meta[i].hash, &ref[8 + i].hash));
+            assert_null(meta[i].data);
+        }
+    }
+    uint8_t *buf = malloc(WEFT_XET_MAX_CHUNK_LEN);
+    assert_int_equal(weft_chunk_cache_view_read(v, 10, buf), 0);
+    assert_memory_equal(buf, ref[10].data, ref[10].raw_len);
+    assert_int_equal(weft_chunk_cache_view_read(v, 9, buf), WEFT_ENOTFOUND);
+    /* Damage chunk 12 under the open view: its read fails, the piece goes, every chunk it held
+     * counts as dropped. */
+    flip_byte(path, (long)ref[13].raw_len + 5);
+    assert_int_equal(weft_chunk_cache_view_read(v, 12, buf), WEFT_ECORRUPT);
+    assert_int_equal(weft_chunk_cache_view_read(v, 13, buf), WEFT_ECORRUPT);
+    assert_int_equal(weft_chunk_cache_view_dropped(v, 10), 1);
+    assert_int_equal(weft_chunk_cache_view_dropped(v, 9), 0);
+    assert_int_equal(weft_chunk_cache_view_n_dropped(v), 1);
+    assert_int_equal(count_pieces("view", NULL, 0), 0);
+    weft_chunk_cache_view_close(v);
+    free(buf);
+    weft_chunk_cache_close(c);
+}
+
 static void test_client_chunk_cache_contained_pieces_replaced(void **state)
 {
     (void)state;
@@ -338,6 +390,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_client_chunk_cache_sub_ranges_and_spans),
         cmocka_unit_test(test_client_chunk_cache_corruption_detected),
+        cmocka_unit_test(test_client_chunk_cache_writer_and_view),
         cmocka_unit_test(test_client_chunk_cache_contained_pieces_replaced),
         cmocka_unit_test(test_client_chunk_cache_lru_eviction),
         cmocka_unit_test(test_client_chunk_cache_processes_share),
