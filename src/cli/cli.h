@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#define WEFT_VERSION "0.1.0"
+
 /* Exit codes, documented in README.md and docs/cli.md. */
 enum {
     CLI_EXIT_OK = 0,
@@ -45,5 +47,17 @@ int cmd_user(int argc, char **argv);
 int cmd_org(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_download(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+int cmd_whoami(int argc, char **argv);
+int cmd_env(int argc, char **argv);
+int cmd_repo(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_branch(int argc, char **argv);
+int cmd_tag(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
 
 #endif

@@ -7,8 +7,6 @@
 #include "cli.h"
 #include "weft/err.h"
 
-#define WEFT_VERSION "0.1.0"
-
 typedef struct cli_command {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -23,6 +21,18 @@ static const cli_command commands[] = {
     {"org", cmd_org, "organizations and their members: create, add, rm, ls"},
     {"token", cmd_token, "access tokens: create, revoke, ls"},
     {"download", cmd_download, "files of a Hub repo into the HF cache or a folder"},
+    {"cache", cmd_cache, "the local Hugging Face cache: ls, rm, prune"},
+    {"login", cmd_login, "check a Hub token and save it for weft and the hf tools"},
+    {"logout", cmd_logout, "remove the saved token"},
+    {"whoami", cmd_whoami, "who the token belongs to: user, orgs, role"},
+    {"env", cmd_env, "the client configuration: endpoint, token source, cache paths"},
+    {"repo", cmd_repo, "repos on a Hub: create, delete, move, settings"},
+    {"ls", cmd_ls, "the files of a repo on a Hub"},
+    {"info", cmd_info, "a repo's info: commit, visibility, files, tags, card data"},
+    {"log", cmd_log, "the commits of a repo on a Hub"},
+    {"branch", cmd_branch, "branches of a repo on a Hub: create, delete, ls"},
+    {"tag", cmd_tag, "tags of a repo on a Hub: create, delete, ls"},
+    {"rm", cmd_rm, "delete files or folders of a repo on a Hub, as one commit"},
 };
 
 static void print_help(FILE *out)
