@@ -90,3 +90,7 @@ rm -rf "$work/store"
 echo
 echo "== the server over loopback (bench/serve.sh)"
 WEFT_BENCH_SIZE=$size WEFT_BENCH_RUNS=$runs bash "$src/bench/serve.sh" "$build"
+
+echo
+echo "== weft download from a local weft serve (bench/client.sh)"
+WEFT_BENCH_SIZE=$size WEFT_BENCH_RUNS=$runs bash "$src/bench/client.sh" "$build"

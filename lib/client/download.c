@@ -302,14 +302,22 @@ static int download_part_fetch(dl_blob_job *job, dl_part *p)
         weft_client_resp resp;
         uint64_t before = p->done;
         rc = weft_client_send(job->ctx->c, &resp, &req);
-        if (rc == 0)
+        if (rc == WEFT_ENETWORK)
+            weft_err_wrap(rc, "%s", job->blob->path);
+        else if (rc == 0)
             rc = weft_client_resp_check(&resp, job->blob->path);
         if (rc == 0 && !whole && resp.status != 206 && p->done > before)
             rc = weft_err_set(WEFT_EINVALID, "%s: the server ignored the Range header",
                               job->blob->path);
         weft_client_resp_dispose(&resp);
-        if (rc == WEFT_ENETWORK && p->done > before)
-            continue; /* progress was made: try again from there */
+        if (rc == WEFT_ENETWORK && attempt + 1 < DL_TRIES) {
+            /* try again from where the bytes stopped, after a short pause */
+            if (p->done == before) {
+                struct timespec pause = {attempt, 500000000L}; /* 0.5 s, then 1.5 s */
+                nanosleep(&pause, NULL);
+            }
+            continue;
+        }
         if (rc < 0)
             return rc;
         if (p->done < p->len)

@@ -57,8 +57,11 @@ printf '{"v": 2, "hidden": 64}\n' > "$src/config2.json"
 printf 'deep\n' > "$src/x.txt"
 head -c 3000000 /dev/urandom > "$src/model.bin"
 head -c 1000 /dev/urandom > "$src/model.onnx"
+: > "$src/empty"
+printf 'odd name\n' > "$src/odd"
 make_repo '{"name":"m"}'
 c1=$(commit admin/m one reg:README.md:"$src/README.md" reg:config.json:"$src/config1.json" \
+    reg:empty.txt:"$src/empty" reg:"odd dir/hé llo+%.txt":"$src/odd" \
     reg:nested/deep/dir/x.txt:"$src/x.txt" lfs:weights/model.bin:"$src/model.bin" \
     lfs:onnx/model.onnx:"$src/model.onnx")
 api POST /api/models/admin/m/tag/main -H 'content-type: application/json' -d '{"tag":"v1"}' > /dev/null
@@ -88,10 +91,12 @@ check_file "$out" config.json "$src/config2.json" reg
 check_file "$out" nested/deep/dir/x.txt "$src/x.txt" reg
 check_file "$out" weights/model.bin "$src/model.bin" lfs
 check_file "$out" onnx/model.onnx "$src/model.onnx" lfs
-[ "$(find "$rd/blobs" -type f | wc -l)" = 6 ] || fail "blobs: $(ls "$rd/blobs")" # + .gitattributes
+check_file "$out" empty.txt "$src/empty" reg
+check_file "$out" "odd dir/hé llo+%.txt" "$src/odd" reg
+[ "$(find "$rd/blobs" -type f | wc -l)" = 8 ] || fail "blobs: $(ls "$rd/blobs")" # + .gitattributes
 ! find "$cache" -name '*.incomplete*' | grep -q . || fail "leftover .incomplete files"
 [ -d "$cache/.locks/models--admin--m" ] || fail "no .locks folder"
-ok "whole repo: blobs named by sha256 (LFS) and git blob id, relative links, refs/main"
+ok "whole repo: blobs named by sha256 (LFS) and git blob id, relative links, refs/main; empty file, odd names"
 
 # ---- a second download fetches no file bodies ----
 before=$(gets admin/m)
@@ -111,7 +116,8 @@ got=$(cd "$work/c3/models--admin--m/snapshots/$c2" && find . -type l | sort | tr
 [ "$got" = "./config.json ./weights/model.bin " ] || fail "include/exclude gave: $got"
 dl admin/m --cache-dir "$work/c3b" --exclude '*.bin' --exclude 'nested/' > /dev/null
 got=$(cd "$work/c3b/models--admin--m/snapshots/$c2" && find . -type l | sort | tr '\n' ' ')
-[ "$got" = "./.gitattributes ./README.md ./config.json ./onnx/model.onnx " ] || fail "exclude gave: $got"
+[ "$got" = "./.gitattributes ./README.md ./config.json ./empty.txt ./odd dir/hé llo+%.txt ./onnx/model.onnx " ] ||
+    fail "exclude gave: $got"
 ok "named files (one prints its path), --include/--exclude globs with folder patterns"
 
 # ---- revisions: tag, branch, commit ----
@@ -191,6 +197,27 @@ resume_case() { # resume_case FILE SIZE RATE: kill weft once the .incomplete hol
 resume_case mid.bin 20000000 8000000
 resume_case huge.bin $huge 60000000
 
+# a partial file another tool left (huggingface_hub and @huggingface/hub write in order, no
+# sidecar) is continued from its length; a partial file with wrong bytes fails verification
+# (exit 4), is discarded, and the next run fetches it whole
+oid=$(sha256sum "$src/huge.bin" | cut -d' ' -f1)
+mkdir -p "$work/py/models--admin--big/blobs"
+head -c $((huge / 2 + 12345)) "$src/huge.bin" > "$work/py/models--admin--big/blobs/$oid.incomplete"
+line=$(wc -l < "$work/serve.err")
+out=$(dl admin/big huge.bin --cache-dir "$work/py")
+cmp -s "$out" "$src/huge.bin" || fail "continuing another tool's partial file: other bytes"
+sent=$(bytes_out_since "$line" admin/big)
+[ "$sent" -le $((huge / 2)) ] || fail "continuing another tool's partial file moved $sent bytes"
+oid=$(sha256sum "$src/mid.bin" | cut -d' ' -f1)
+mkdir -p "$work/bad1/models--admin--big/blobs"
+head -c 3000000 /dev/urandom > "$work/bad1/models--admin--big/blobs/$oid.incomplete"
+expect_status 4 dl admin/big mid.bin --cache-dir "$work/bad1"
+grep -q "not $oid" "$work/err" || fail "verification failure: $(cat "$work/err")"
+[ ! -e "$work/bad1/models--admin--big/blobs/$oid" ] || fail "bad bytes entered the cache"
+out=$(dl admin/big mid.bin --cache-dir "$work/bad1")
+cmp -s "$out" "$src/mid.bin" || fail "the run after a verification failure: other bytes"
+ok "another tool's partial file is continued ($sent bytes moved); wrong partial bytes: exit 4, then a clean refetch"
+
 # ---- bad input ----
 expect_status 3 dl admin/nosuch --cache-dir "$work/bad"
 grep -q "RepoNotFound" "$work/err" || fail "unknown repo: $(cat "$work/err")"
@@ -214,3 +241,22 @@ if mount -t tmpfs -o size=8m tmpfs "$work/tiny" 2> /dev/null; then
 else
     echo "skip: cannot mount a tmpfs (not root?): disk-full case not run"
 fi
+
+# ---- the hub goes away mid-file (last: it stops the hub): retries, then exit 7 ----
+oid=$(sha256sum "$src/mid.bin" | cut -d' ' -f1)
+set +e
+WEFT_CLIENT_MAX_RATE=4000000 "$weft" download admin/big mid.bin --endpoint "$base" --token "$admin" \
+    --quiet --cache-dir "$work/gone" > "$work/out" 2> "$work/err" &
+pid=$!
+for _ in $(seq 400); do
+    [ -f "$work/gone/models--admin--big/blobs/$oid.incomplete" ] && break
+    sleep 0.05
+done
+sleep 0.5
+kill -9 "$hub_pid"
+wait "$pid"
+got=$?
+set -e
+[ "$got" = 7 ] || fail "hub gone mid-file: exit $got, want 7: $(cat "$work/err")"
+grep -q "^weft: mid.bin: " "$work/err" || fail "hub gone mid-file: no file name in: $(cat "$work/err")"
+ok "the hub gone mid-file: exit 7 naming the file ($(head -c 120 "$work/err"))"
