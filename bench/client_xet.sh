@@ -11,6 +11,7 @@ build=${1:-build}
 size=${WEFT_BENCH_XET_SIZE:-536870912}
 work=$(mktemp -d /tmp/weft-bench-xet.XXXXXX)
 weft=$build/weft
+unset HF_HUB_DISABLE_XET
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
