@@ -13,6 +13,8 @@ build=${1:-build}
 size=${WEFT_BENCH_SIZE:-1073741824}
 runs=${WEFT_BENCH_RUNS:-5}
 work=$(mktemp -d /tmp/weft-bench-client.XXXXXX)
+# plain HTTP against curl; Xet downloads have bench/client_xet.sh (and would fill a chunk cache)
+export HF_HUB_DISABLE_XET=1
 weft=$build/weft
 pid=
 cleanup() {

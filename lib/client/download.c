@@ -523,7 +523,7 @@ static int download_blob_fetch(dl_ctx *ctx, const weft_download_blob *blob, cons
     dl_blob_job job = {
         .ctx = ctx, .blob = blob, .incomplete = incomplete, .fd = fd, .bar = bar, .parts_fd = -1};
     pthread_mutex_init(&job.lock, NULL);
-    int rc = download_hash_init(&job);
+    int rc = download_hash_init(&job), xet_done = 0;
     if (rc < 0)
         goto out;
     if (ctx->o->xet_fetch && blob->xet_hash) {
@@ -545,11 +545,12 @@ static int download_blob_fetch(dl_ctx *ctx, const weft_download_blob *blob, cons
             rc = weft_err_sys(WEFT_EIO, errno, "%s", incomplete);
             goto out;
         }
+        xet_done = rc == 0; /* the file is whole: nothing was resumed */
     }
     rc = download_plan_parts(&job);
     if (rc < 0)
         goto out;
-    *resumed = job.resumed_from > 0;
+    *resumed = job.resumed_from > 0 && !xet_done;
     weft_progress_set(bar, job.resumed_from);
     if (job.parts_fd >= 0 && blob->size > job.resumed_from) {
         int e = posix_fallocate(fd, 0, (off_t)blob->size);

@@ -9,6 +9,7 @@
 #include "weft/client.h"
 #include "weft/download.h"
 #include "weft/progress.h"
+#include "weft/xet_download.h"
 
 static const char download_help[] =
     "usage: weft download REPO [FILE...] [options]\n"
@@ -47,6 +48,14 @@ static const char download_help[] =
     "  --quiet               no progress output; only the path on stdout\n"
     "  --endpoint URL        the Hub (default HF_ENDPOINT, else https://huggingface.co)\n"
     "  --token TOKEN         access token (default HF_TOKEN, else the 'weft login' token file)\n"
+    "  --no-xet              plain HTTP GETs even when the server offers Xet (also\n"
+    "                        HF_HUB_DISABLE_XET=1)\n"
+    "  --stats               print the Xet byte counts (CAS vs chunk cache) even with --quiet\n"
+    "\n"
+    "Xet: when the server offers Xet for a file, only the chunks not already in the local\n"
+    "chunk cache (WEFT_CHUNK_CACHE, else $HF_HOME/weft/chunks; bounded by\n"
+    "WEFT_CHUNK_CACHE_SIZE, default 10G) are fetched, so a new revision of a large file moves\n"
+    "only what changed.\n"
     "\n"
     "Progress: a bar per file and a total on a terminal, one line per file otherwise.\n"
     "WEFT_CLIENT_MAX_RATE=BYTES limits the transfer rate (bytes per second).\n"
@@ -55,11 +64,49 @@ static const char download_help[] =
     "verification, 5 disk full or other i/o error, 6 token missing or not allowed (a private\n"
     "repo looks like a missing one without a token), 7 network failure\n";
 
+/* Xet: the fetcher with the chunk cache (without one when it cannot be opened). */
+static void download_xet_setup(weft_xet_fetcher **out, weft_client *c, weft_download_opts *o)
+{
+    const char *dir = weft_client_config_get(c)->chunk_cache,
+               *size = getenv("WEFT_CHUNK_CACHE_SIZE");
+    uint64_t max = 0;
+    if (size && size[0] && weft_chunk_cache_parse_size(&max, size) < 0)
+        fprintf(stderr, "weft: WEFT_CHUNK_CACHE_SIZE: %s; using 10G\n", weft_err_last());
+    if (weft_xet_fetcher_new(out, dir, max) < 0) {
+        fprintf(stderr, "weft: chunk cache %s: %s; going on without it\n", dir, weft_err_last());
+        if (weft_xet_fetcher_new(out, NULL, 0) < 0)
+            return;
+    }
+    o->xet_fetch = weft_xet_fetcher_fetch;
+    o->xet_payload = *out;
+}
+
+/* "xet: N bytes from the CAS, M bytes from the chunk cache ..." on stderr. */
+static void download_xet_report(weft_xet_fetcher *xet, int always)
+{
+    weft_xet_download_stats st;
+    uint64_t n_files = 0;
+    weft_xet_fetcher_stats(xet, &st, &n_files);
+    if (!n_files && !always)
+        return;
+    fprintf(stderr,
+            "xet: %llu bytes from the CAS, %llu bytes from the chunk cache, %llu file%s, %llu "
+            "fetch%s",
+            (unsigned long long)st.cas_bytes, (unsigned long long)st.cache_bytes,
+            (unsigned long long)n_files, n_files == 1 ? "" : "s", (unsigned long long)st.n_fetches,
+            st.n_fetches == 1 ? "" : "es");
+    if (st.n_corrupt)
+        fprintf(stderr, ", %llu damaged cache piece%s refetched", (unsigned long long)st.n_corrupt,
+                st.n_corrupt == 1 ? "" : "s");
+    fputc('\n', stderr);
+}
+
 int cmd_download(int argc, char **argv)
 {
     const char *endpoint = NULL, *token = NULL, *type = NULL, *spec = NULL;
     weft_download_opts o = {0};
-    int quiet = 0;
+    int quiet = 0, no_xet = 0, stats = 0;
+    weft_xet_fetcher *xet = NULL;
     const char **files = calloc((size_t)argc, sizeof *files);
     const char **inc = calloc((size_t)argc, sizeof *inc);
     const char **exc = calloc((size_t)argc, sizeof *exc);
@@ -100,6 +147,10 @@ int cmd_download(int argc, char **argv)
             o.max_workers = (int)n;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             quiet = 1;
+        } else if (strcmp(a, "--no-xet") == 0) {
+            no_xet = 1;
+        } else if (strcmp(a, "--stats") == 0) {
+            stats = 1;
         } else if (strcmp(a, "--endpoint") == 0 && has_val) {
             endpoint = argv[++i];
         } else if (strcmp(a, "--token") == 0 && has_val) {
@@ -137,6 +188,9 @@ int cmd_download(int argc, char **argv)
         goto out;
     }
     o.progress = progress;
+    const char *disable = getenv("HF_HUB_DISABLE_XET"); /* huggingface_hub's switch */
+    if (!no_xet && !(disable && (strcmp(disable, "1") == 0 || strcmp(disable, "true") == 0)))
+        download_xet_setup(&xet, c, &o);
     rc = weft_download_run(&res, c, &repo, &o);
     weft_progress_free(progress);
     progress = NULL;
@@ -145,7 +199,10 @@ int cmd_download(int argc, char **argv)
         goto out;
     }
     printf("%s\n", res.path);
+    if (xet && (stats || !quiet))
+        download_xet_report(xet, stats);
 out:
+    weft_xet_fetcher_free(xet);
     weft_download_result_dispose(&res);
     weft_progress_free(progress);
     weft_client_free(c);

@@ -37,7 +37,9 @@ after(async () => {
 });
 
 const opts = () => ({ repo, hubUrl: hub.url, accessToken: hub.token });
-const bodyGets = () => (hub.stderr().match(/ GET \/admin\/interop\/resolve\//g) ?? []).length;
+// file bodies come through resolve GETs, or through Xet fetches (weft download's default)
+const bodyGets = () =>
+  (hub.stderr().match(/ GET \/(admin\/interop\/resolve|v1\/fetch)\//g) ?? []).length;
 const weftDownload = (cacheDir, ...args) => {
   const r = runWeft(["download", "admin/interop", "--endpoint", hub.url, "--token", hub.token,
     "--cache-dir", cacheDir, "--quiet", ...args],

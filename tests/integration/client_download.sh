@@ -8,6 +8,7 @@
 start_hub
 export HF_HOME=$work/hfhome # no token file, no default cache of the machine
 unset HF_TOKEN HUGGING_FACE_HUB_TOKEN HUGGINGFACE_API_KEY HF_HUB_CACHE HF_ENDPOINT
+export HF_HUB_DISABLE_XET=1 # the plain HTTP path; Xet downloads: client_xet_download.sh
 dl() { "$weft" download --endpoint "$base" --token "$admin" --quiet "$@"; }
 api() { # api METHOD PATH [curl args...]: body on stdout, fails on non-2xx
     local m=$1 p=$2
