@@ -94,3 +94,11 @@ WEFT_BENCH_SIZE=$size WEFT_BENCH_RUNS=$runs bash "$src/bench/serve.sh" "$build"
 echo
 echo "== weft download from a local weft serve (bench/client.sh)"
 WEFT_BENCH_SIZE=$size WEFT_BENCH_RUNS=$runs bash "$src/bench/client.sh" "$build"
+
+echo
+echo "== weft upload to a local weft serve, Xet and LFS (bench/client_upload.sh)"
+WEFT_BENCH_SIZE=$size bash "$src/bench/client_upload.sh" "$build"
+
+echo
+echo "== weft download through Xet: revision 2 after revision 1 (bench/client_xet.sh)"
+bash "$src/bench/client_xet.sh" "$build"

@@ -9,7 +9,7 @@ if [ "${WEFT_SANITIZE:-0}" = 1 ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-WEFT_BENCH_SIZE=$((8 << 20)) WEFT_BENCH_RUNS=1 WEFT_BENCH_DIR=$work \
+WEFT_BENCH_SIZE=$((8 << 20)) WEFT_BENCH_XET_SIZE=$((16 << 20)) WEFT_BENCH_RUNS=1 WEFT_BENCH_DIR=$work \
     bash "$WEFT_SRC/bench/run.sh" "$WEFT_BUILD" > "$work/out.txt" 2>&1 || { cat "$work/out.txt"; exit 1; }
 cat "$work/out.txt"
 grep -q "weft chunk+hash:" "$work/out.txt"
@@ -20,4 +20,6 @@ grep -q "weft/nginx" "$work/out.txt"
 grep -q "Requests/sec" "$work/out.txt"
 grep -q "weft/curl" "$work/out.txt"
 grep -q "curl one by one" "$work/out.txt"
+grep -q "weft LFS/curl" "$work/out.txt"
+grep -q "revision 2 after revision 1: .* within" "$work/out.txt"
 echo "bench smoke: ok"
