@@ -551,7 +551,8 @@ static int download_blob_fetch(dl_ctx *ctx, const weft_download_blob *blob, cons
     if (rc < 0)
         goto out;
     *resumed = job.resumed_from > 0 && !xet_done;
-    weft_progress_set(bar, job.resumed_from);
+    if (!xet_done) /* a Xet fetch advanced the bar itself; resetting it would zero the rate */
+        weft_progress_set(bar, job.resumed_from);
     if (job.parts_fd >= 0 && blob->size > job.resumed_from) {
         int e = posix_fallocate(fd, 0, (off_t)blob->size);
         if (e == ENOSPC) {

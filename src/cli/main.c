@@ -13,19 +13,22 @@ typedef struct cli_command {
     const char *summary;
 } cli_command;
 
+/* A NULL run starts a group heading in --help. */
 static const cli_command commands[] = {
+    {"the hub (this machine)", NULL, NULL},
     {"serve", cmd_serve, "the Hugging Face Hub-compatible server (API, LFS, Xet, git)"},
-    {"store", cmd_store, "the chunk store: put, get, ls, rm, stats, fsck, gc"},
-    {"xet", cmd_xet, "Xet formats on local files: chunk boundaries and hashes"},
     {"user", cmd_user, "user accounts of the hub: create, ls"},
     {"org", cmd_org, "organizations and their members: create, add, rm, ls"},
     {"token", cmd_token, "access tokens: create, revoke, ls"},
-    {"download", cmd_download, "files of a Hub repo into the HF cache or a folder"},
-    {"cache", cmd_cache, "the local Hugging Face cache: ls, rm, prune"},
+    {"store", cmd_store, "the chunk store: put, get, ls, rm, stats, fsck, gc"},
+    {"xet", cmd_xet, "Xet formats on local files: chunk boundaries and hashes"},
+    {"client (any Hub-compatible server, HF_ENDPOINT)", NULL, NULL},
     {"login", cmd_login, "check a Hub token and save it for weft and the hf tools"},
     {"logout", cmd_logout, "remove the saved token"},
     {"whoami", cmd_whoami, "who the token belongs to: user, orgs, role"},
     {"env", cmd_env, "the client configuration: endpoint, token source, cache paths"},
+    {"download", cmd_download, "files of a Hub repo into the HF cache or a folder"},
+    {"upload", cmd_upload, "a file or folder into a repo on a Hub, as one commit"},
     {"repo", cmd_repo, "repos on a Hub: create, delete, move, settings"},
     {"ls", cmd_ls, "the files of a repo on a Hub"},
     {"info", cmd_info, "a repo's info: commit, visibility, files, tags, card data"},
@@ -33,7 +36,7 @@ static const cli_command commands[] = {
     {"branch", cmd_branch, "branches of a repo on a Hub: create, delete, ls"},
     {"tag", cmd_tag, "tags of a repo on a Hub: create, delete, ls"},
     {"rm", cmd_rm, "delete files or folders of a repo on a Hub, as one commit"},
-    {"upload", cmd_upload, "upload a file or folder to a repo on a hub, as one commit"},
+    {"cache", cmd_cache, "the local Hugging Face cache: ls, rm, prune"},
 };
 
 static void print_help(FILE *out)
@@ -43,10 +46,14 @@ static void print_help(FILE *out)
             "\n"
             "usage: weft <command> [options]\n"
             "\n"
-            "commands:\n",
+            "commands:",
             WEFT_VERSION);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (commands[i].run)
+            fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        else
+            fprintf(out, "\n %s:\n", commands[i].name);
+    }
     fprintf(out,
             "\n"
             "Run 'weft <command> --help' for a command's options and examples.\n"
@@ -56,6 +63,9 @@ static void print_help(FILE *out)
             "               (--store) when not given (default ./weft-data)\n"
             "  WEFT_LOG     log level: error, warn (default), info, debug\n"
             "  WEFT_KERNEL  'ref' forces the portable reference kernels (no SIMD)\n"
+            "  HF_ENDPOINT, HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_TOKEN_PATH, WEFT_CHUNK_CACHE:\n"
+            "               the client's server, token and caches, as the Hugging Face tools read\n"
+            "               them ('weft env' shows what is in effect)\n"
             "\n"
             "exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 corrupt data, 5 i/o error,\n"
             "            6 not allowed (token missing or too weak), 7 network failure\n");
@@ -77,7 +87,7 @@ int main(int argc, char **argv)
         return CLI_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(verb, commands[i].name) == 0)
+        if (commands[i].run && strcmp(verb, commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "weft: unknown command '%s'; run 'weft --help' for the list\n", verb);
     return CLI_EXIT_USAGE;
