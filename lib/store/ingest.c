@@ -1,6 +1,7 @@
 /* Ingest: byte stream -> Xet chunks -> dedup -> xorbs -> file record (include/weft/store.h).
  *
- * The input is read (or copied, for feed()) once into 8 MiB slabs (pipeline.h). The reader
+ * The input is read (or copied, for feed()) once into 8 MiB slabs (pipeline.h); for a regular
+ * file a source thread does the read() calls, so the chunking thread only chunks. The chunking
  * thread chunks each slab in place and hashes every chunk while it is in cache; the SHA-256
  * thread hashes the same slab bytes; new chunks are not copied but recorded as pointers into the
  * slabs, and a xorb object is written with writev() as header, chunk, header, chunk, ..., footer
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,12 +127,19 @@ static int plan_fits(const xorb_plan *p, size_t len, size_t raw_cap, uint64_t bu
     return total <= WEFT_XORB_MAX_BYTES;
 }
 
-/* Drops the plan's slab references and empties it. */
-static void plan_reset(xorb_plan *p, weft_store_slab_pool *pool)
+/* Drops the plan's slab references (its chunk bytes are no longer needed once written). */
+static void plan_release_slabs(xorb_plan *p, weft_store_slab_pool *pool)
 {
     for (uint32_t i = 0; i < p->n_slabs; i++)
         weft_store__slab_unref(pool, p->slabs[i]);
     p->n_slabs = 0;
+    p->run_slab = NULL;
+}
+
+/* Drops the plan's slab references and empties it. */
+static void plan_reset(xorb_plan *p, weft_store_slab_pool *pool)
+{
+    plan_release_slabs(p, pool);
     p->n = 0;
     p->run_slab = NULL;
     p->run_start = 0;
@@ -347,7 +356,8 @@ typedef struct xorb_writer {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int started, busy, quit;
-    weft_store *s;  /* a peer handle: the writer's own SQLite connection */
+    weft_store *s; /* a peer handle: the writer's own SQLite connection */
+    weft_store_slab_pool *pool;
     xorb_plan *job; /* the plan being written while busy */
     int rc;         /* result of the last job */
     char msg[512];
@@ -369,6 +379,9 @@ static void *writer_main(void *arg)
         weft_hash h;
         size_t len = 0;
         int rc = plan_write(w->s, job, &h, &len);
+        /* Free the slabs now rather than at the reader's next flush: fewer slabs in use at
+         * once means fewer fresh pages, and first touches are costly (store.c, big_alloc). */
+        plan_release_slabs(job, w->pool);
         pthread_mutex_lock(&w->mu);
         w->rc = rc;
         if (rc < 0)
@@ -392,11 +405,13 @@ typedef struct ingest_ref {
 struct weft_store_ingest {
     weft_store *s;
     weft_store_slab_pool pool;
-    weft_store_slab *cur; /* the slab being filled */
-    size_t carry;         /* bytes at the front of cur carried over from the previous slab */
-    weft_store_sha *sha;  /* started with the second slab; small files hash inline */
-    xorb_plan *plan;      /* being filled */
-    xorb_plan *spare;     /* being written by the writer, or idle */
+    weft_store_slab *cur;   /* the slab being filled (feed) or chunked (put_fd) */
+    size_t cur_start;       /* cur's bytes not yet chunked start here */
+    size_t carry;           /* bytes at the front of cur carried over from the previous slab */
+    weft_store_sha *sha;    /* feed: started with the second slab; small files hash inline */
+    weft_store_source *src; /* put_fd: the input thread, which also hashes */
+    xorb_plan *plan;        /* being filled */
+    xorb_plan *spare;       /* being written by the writer, or idle */
     xorb_writer writer;
     session_set seen;
     sqlite3_stmt *find_chunk;
@@ -492,6 +507,7 @@ static int ingest_writer_start(weft_store_ingest *in)
     int rc = weft_store__peer_open(in->s, &w->s);
     if (rc < 0)
         return rc;
+    w->pool = &in->pool;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
@@ -623,33 +639,53 @@ static int ingest_acquire(weft_store_ingest *in, weft_store_slab **out)
     return rc;
 }
 
-/* Processes the current slab: SHA-256 of its new bytes, chunks, dedup; then carries the
+/* Chunks slab bytes [*pos, len) (all of them if final, else up to the unfinished last chunk,
+ * where *pos is left), hashing and deduplicating each chunk. */
+static int ingest_split(weft_store_ingest *in, weft_store_slab *sl, size_t *pos, int final)
+{
+    /* One read transaction for the slab's chunk lookups instead of one per chunk: each
+     * autocommit SELECT takes and drops WAL read locks (fcntl calls, ~1.5 per chunk, costly
+     * system calls in a VM). Commits made meanwhile by other connections (our writer's
+     * included) are seen from the next slab on; this upload's own chunks are in `seen`. */
+    int rc = weft_store__exec(in->s, "BEGIN");
+    if (rc < 0)
+        return rc;
+    while (*pos < sl->len) {
+        uint32_t clen = 0;
+        size_t used = 0;
+        const uint8_t *p = sl->p + *pos;
+        if (weft_chunker_split(&clen, 1, p, sl->len - *pos, final, &used) == 0)
+            break;
+        weft_hash h;
+        weft_xet_chunk_hash(&h, p, clen);
+        rc = ingest_chunk(in, sl, p, clen, &h);
+        if (rc < 0)
+            break;
+        *pos += clen;
+    }
+    if (rc == 0)
+        rc = weft_store__commit(in->s);
+    if (rc < 0)
+        weft_store__rollback(in->s);
+    return rc;
+}
+
+/* Processes the current slab: SHA-256 of its new bytes (feed), chunks, dedup; then carries the
  * unfinished tail into a fresh slab (unless final). */
 static int ingest_process(weft_store_ingest *in, int final)
 {
     weft_store_slab *sl = in->cur, *next = NULL;
-    size_t pos = 0;
+    size_t pos = in->cur_start;
     int rc = 0;
-    if (!final && in->sha == NULL) {
+    if (!final && in->sha == NULL && in->src == NULL) {
         rc = weft_store__sha_start(&in->sha, &in->pool);
         if (rc < 0)
             goto out;
     }
     if (in->sha != NULL)
         weft_store__sha_feed(in->sha, sl, in->carry, sl->len - in->carry);
-    while (pos < sl->len) {
-        uint32_t clen = 0;
-        size_t used = 0;
-        if (weft_chunker_split(&clen, 1, sl->p + pos, sl->len - pos, final, &used) == 0)
-            break;
-        weft_hash h;
-        weft_xet_chunk_hash(&h, sl->p + pos, clen);
-        rc = ingest_chunk(in, sl, sl->p + pos, clen, &h);
-        if (rc < 0)
-            goto out;
-        pos += clen;
-    }
-    if (final)
+    rc = ingest_split(in, sl, &pos, final);
+    if (rc < 0 || final)
         goto out;
     rc = plan_retire_slab(in->plan, &in->pool, sl);
     if (rc == 0)
@@ -684,6 +720,7 @@ void weft_store_ingest_abort(weft_store_ingest *in)
         weft_store_close(w->s);
     }
     weft_store__sha_finish(in->sha, NULL);
+    weft_store__source_finish(in->src, NULL);
     if (in->plan != NULL)
         plan_reset(in->plan, &in->pool);
     if (in->spare != NULL)
@@ -901,7 +938,10 @@ int weft_store_ingest_finish(weft_store_ingest *in, weft_store_put_result *out)
         rc = ingest_flush(in, 1);
     if (rc < 0)
         goto out;
-    if (in->sha != NULL) {
+    if (in->src != NULL) {
+        weft_store__source_finish(in->src, in->result.file.sha256);
+        in->src = NULL;
+    } else if (in->sha != NULL) {
         weft_store__sha_finish(in->sha, in->result.file.sha256);
         in->sha = NULL;
     } else {
@@ -921,15 +961,56 @@ out:
     return rc;
 }
 
-int weft_store_put_fd(weft_store *s, int fd, weft_store_put_result *out,
-                      weft_store_progress_cb progress, void *payload)
+/* put_fd's loop: takes the source thread's slabs (read and SHA-256 hashed there), moves the
+ * unfinished chunk at the end of the previous slab into the room in front of the new one, and
+ * chunks. ingest_finish() chunks the last tail. */
+static int ingest_from_source(weft_store_ingest *in, weft_store_progress_cb progress, void *payload)
 {
-    weft_store_ingest *in = NULL;
     uint64_t next_report = INGEST_PROGRESS_EVERY;
-    int rc = weft_store_ingest_begin(s, &in);
+    int rc = 0;
+    for (;;) {
+        weft_store_slab *sl = NULL;
+        int starved = 0;
+        rc = weft_store__source_next(in->src, 0, &sl, &starved);
+        if (rc == 0 && starved) {
+            /* Every free slab is pinned by xorb plans: write them out, then wait. */
+            rc = ingest_flush(in, 0);
+            if (rc == 0)
+                rc = ingest_writer_wait(in);
+            if (rc == 0)
+                rc = weft_store__source_next(in->src, 1, &sl, &starved);
+        }
+        if (rc < 0 || sl == NULL)
+            break;
+        /* The tail is shorter than one maximal chunk, which is the room in front. */
+        size_t tail = in->cur->len - in->cur_start;
+        memcpy(sl->p + WEFT_STORE_SLAB_HEAD - tail, in->cur->p + in->cur_start, tail);
+        weft_store__slab_unref(&in->pool, in->cur);
+        in->cur = sl;
+        in->cur_start = WEFT_STORE_SLAB_HEAD - tail;
+        in->result.file.size += sl->len - WEFT_STORE_SLAB_HEAD;
+        rc = ingest_split(in, sl, &in->cur_start, 0);
+        if (rc == 0)
+            rc = plan_retire_slab(in->plan, &in->pool, sl);
+        if (rc < 0)
+            break;
+        if (progress != NULL && in->result.file.size >= next_report) {
+            progress(in->result.file.size, payload);
+            next_report = in->result.file.size + INGEST_PROGRESS_EVERY;
+        }
+    }
     if (rc < 0)
-        return rc;
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        in->failed = 1;
+    return rc;
+}
+
+/* put_fd's loop for a pipe or socket: read() on this thread, straight into the slab being filled
+ * (a source thread blocked in read() could not be stopped if the ingest fails). */
+static int ingest_from_reads(weft_store_ingest *in, int fd, weft_store_progress_cb progress,
+                             void *payload)
+{
+    uint64_t next_report = INGEST_PROGRESS_EVERY;
+    int rc = 0;
     for (;;) {
         uint8_t *dst = NULL;
         size_t room = 0;
@@ -951,6 +1032,25 @@ int weft_store_put_fd(weft_store *s, int fd, weft_store_put_result *out,
             progress(in->result.file.size, payload);
             next_report = in->result.file.size + INGEST_PROGRESS_EVERY;
         }
+    }
+    return rc;
+}
+
+int weft_store_put_fd(weft_store *s, int fd, weft_store_put_result *out,
+                      weft_store_progress_cb progress, void *payload)
+{
+    weft_store_ingest *in = NULL;
+    struct stat st;
+    int rc = weft_store_ingest_begin(s, &in);
+    if (rc < 0)
+        return rc;
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        rc = weft_store__source_start(&in->src, &in->pool, fd);
+        if (rc == 0)
+            rc = ingest_from_source(in, progress, payload);
+    } else {
+        rc = ingest_from_reads(in, fd, progress, payload);
     }
     if (rc < 0) {
         weft_store_ingest_abort(in);
