@@ -67,17 +67,16 @@ seconds() { # seconds CMD...: wall time of one run
     t1=$(date +%s.%N)
     echo "$t1 - $t0" | bc -l
 }
+# Each timed command starts from an empty target; the clearing (deleting a 1 GB blob takes a
+# while on ext4) happens before the clock starts.
 weft_big() {
-    rm -rf "$work/cache"
     "$weft" download admin/big --endpoint "$base" --token "$token" --quiet --cache-dir "$work/cache"
 }
 curl_big() { curl -sSf -o "$work/curl.bin" "${auth[@]}" "$base/admin/big/resolve/main/model.bin"; }
 weft_small() {
-    rm -rf "$work/cache"
     "$weft" download admin/small --endpoint "$base" --token "$token" --quiet --cache-dir "$work/cache"
 }
 curl_small() {
-    rm -rf "$work/curl" && mkdir -p "$work/curl"
     for i in $(seq -w 1 100); do
         curl -sSf -o "$work/curl/$i.txt" "${auth[@]}" "$base/admin/small/resolve/main/f/$i.txt"
     done
@@ -86,11 +85,16 @@ curl_small() {
 curl_big # warm the server's page cache
 w_t=() c_t=() ws_t=() cs_t=()
 for _ in $(seq "$runs"); do
+    rm -rf "$work/cache"
     w_t+=("$(seconds weft_big)")
+    rm -f "$work/curl.bin"
     c_t+=("$(seconds curl_big)")
+    rm -rf "$work/cache"
     ws_t+=("$(seconds weft_small)")
+    rm -rf "$work/curl" && mkdir -p "$work/curl"
     cs_t+=("$(seconds curl_small)")
 done
+rm -rf "$work/cache"
 weft_big > /dev/null # the last timed run was the small repo's: check the big file's bytes
 [ "$(sha256sum "$work/cache/models--admin--big/snapshots/"*/model.bin | cut -d' ' -f1)" = "$oid" ] ||
     { echo "bench: weft download gave other bytes"; exit 1; }

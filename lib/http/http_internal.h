@@ -59,6 +59,11 @@ struct weft_http_req {
     void (*state_free)(void *);
 
     http_header *headers; /* pending response headers */
+    /* A response made while the first call of a body-less request runs waits for the next call:
+     * libmicrohttpd closes the connection after a response queued that early (no keep-alive). */
+    int defer_queue;
+    struct MHD_Response *deferred;
+    unsigned deferred_status;
     int responded;
     unsigned status;
     uint64_t bytes_out;

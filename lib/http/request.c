@@ -187,6 +187,8 @@ void weft_http__req_free(weft_http_req *req)
 {
     if (!req)
         return;
+    if (req->deferred) /* the connection ended before its answer was queued */
+        MHD_destroy_response(req->deferred);
     if (req->state_free)
         req->state_free(req->state);
     for (size_t i = 0; i < req->n_segments; i++) {

@@ -69,6 +69,11 @@ void weft_http__queue(weft_http_req *req, unsigned status, struct MHD_Response *
     MHD_add_response_header(resp, "Access-Control-Expose-Headers", cors_expose);
     req->responded = 1;
     req->status = status;
+    if (req->defer_queue) {
+        req->deferred = resp;
+        req->deferred_status = status;
+        return;
+    }
     MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
 }

@@ -103,6 +103,14 @@ static enum MHD_Result take_body(weft_http_req *req, const char *data, size_t n)
     return MHD_YES;
 }
 
+/* 1 when the request announces no body (no Content-Length above 0, no chunked transfer). */
+static int request_has_no_body(const weft_http_req *req)
+{
+    const char *te = weft_http_req_header(req, "Transfer-Encoding");
+    const char *cl = weft_http_req_header(req, "Content-Length");
+    return !te && (!cl || strcmp(cl, "0") == 0);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -127,7 +135,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                                     weft_err_last());
             return MHD_YES;
         }
+        req->defer_queue = request_has_no_body(req);
         s->cfg.dispatch(req, s->cfg.app);
+        req->defer_queue = 0;
+        return MHD_YES;
+    }
+    if (req->deferred) {
+        MHD_queue_response(req->conn, req->deferred_status, req->deferred);
+        MHD_destroy_response(req->deferred);
+        req->deferred = NULL;
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
