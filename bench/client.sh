@@ -8,35 +8,18 @@
 # Medians of several runs; every run starts from an empty cache and the server's files in the
 # page cache.
 #   bash bench/client.sh BUILD_DIR     (WEFT_BENCH_SIZE bytes, default 1 GiB; WEFT_BENCH_RUNS)
-set -euo pipefail
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
+bench_init client "${1:-build}"
 size=${WEFT_BENCH_SIZE:-1073741824}
 runs=${WEFT_BENCH_RUNS:-5}
-work=$(mktemp -d /tmp/weft-bench-client.XXXXXX)
 # plain HTTP against curl; Xet downloads have bench/client_xet.sh (and would fill a chunk cache)
 export HF_HUB_DISABLE_XET=1
-weft=$build/weft
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2> /dev/null || true
-    wait 2> /dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 file=$work/model.bin
-"$build/bench_gen_model" -o "$file" --size "$size" --seed 5 > /dev/null
-bytes=$(stat -c %s "$file")
-oid=$(sha256sum "$file" | cut -d' ' -f1)
+bench_model "$file" "$size" 5
 echo "input: $bytes bytes of synthetic BF16 safetensors; 100 files of 8 KiB; $(nproc) cores"
 
-"$weft" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" --quiet \
-    > "$work/serve.out" 2> "$work/serve.err" &
-pid=$!
-for _ in $(seq 400); do [ -s "$work/port" ] && grep -q serving "$work/serve.out" && break; sleep 0.05; done
-base=http://127.0.0.1:$(cat "$work/port")
-token=$(grep -o 'hf_[A-Za-z0-9]*' "$work/serve.out" | head -1)
-auth=(-H "authorization: Bearer $token")
+bench_hub "$work" --quiet
 api() { curl -sSf "${auth[@]}" "$@"; }
 api -X POST "$base/api/repos/create" -H 'content-type: application/json' -d '{"name":"big"}' > /dev/null
 api -X POST "$base/api/repos/create" -H 'content-type: application/json' -d '{"name":"small"}' > /dev/null

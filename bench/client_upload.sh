@@ -5,36 +5,19 @@
 #   - openssl dgst -sha256 of the file (the least work any client must do: it needs the oid).
 # Each upload goes to a fresh server (an empty store), so nothing is deduplicated away.
 #   bash bench/client_upload.sh BUILD_DIR   (WEFT_BENCH_SIZE bytes, default 1 GiB)
-set -euo pipefail
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
+bench_init upload "${1:-build}"
 size=${WEFT_BENCH_SIZE:-1073741824}
-work=$(mktemp -d /tmp/weft-bench-upload.XXXXXX)
-weft=$build/weft
-pid=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2> /dev/null || true
-    wait 2> /dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 file=$work/model.bin
-"$build/bench_gen_model" -o "$file" --size "$size" --seed 5 > /dev/null
-bytes=$(stat -c %s "$file")
-oid=$(sha256sum "$file" | cut -d' ' -f1)
+bench_model "$file" "$size" 5
 echo "input: $bytes bytes of synthetic BF16 safetensors; $(nproc) cores"
 
-# start_server NAME [serve options]: a fresh server; sets base, token
+# start_server NAME [serve options]: a fresh server (empty store) in $work/NAME
 start_server() {
-    [ -n "$pid" ] && { kill "$pid"; wait "$pid" 2> /dev/null || true; }
     local d=$work/$1
     shift
-    mkdir -p "$d"
-    "$weft" serve --data "$d/data" --listen 127.0.0.1:0 --port-file "$d/port" "$@" > "$d/out" 2> "$d/err" &
-    pid=$!
-    for _ in $(seq 400); do [ -s "$d/port" ] && grep -q serving "$d/out" && break; sleep 0.05; done
-    base=http://127.0.0.1:$(cat "$d/port")
-    token=$(grep -o 'hf_[A-Za-z0-9]*' "$d/out" | head -1)
+    bench_hub "$d" "$@"
 }
 now() { date +%s.%N; }
 gbps() { printf "%.2f" "$(echo "$bytes / $1 / 1000000000" | bc -l)"; }
@@ -58,7 +41,7 @@ start_server xet
 xet=$(upload xet)
 got=$(curl -sS -H "authorization: Bearer $token" "$base/admin/xet/resolve/main/model.bin" | sha256sum | cut -d' ' -f1)
 [ "$got" = "$oid" ] || { echo "bench: Xet upload reads back wrong" >&2; exit 1; }
-xorb_bytes=$(sed -nE 's/.*POST \/v1\/xorbs\/.* in=([0-9]+) .*/\1/p' "$work/xet/err" | awk '{s+=$1} END {print s+0}')
+xorb_bytes=$(sed -nE 's/.*POST \/v1\/xorbs\/.* in=([0-9]+) .*/\1/p' "$work/xet/serve.err" | awk '{s+=$1} END {print s+0}')
 
 start_server lfs --no-xet
 lfs=$(upload lfs)

@@ -6,19 +6,10 @@
 # the server's request log) against the limit 1 MiB + 3 chunks, with times; anchors in the same
 # run: revision 2 with an empty chunk cache, with --no-xet (plain GET), and curl of the resolve URL.
 #   bash bench/client_xet.sh BUILD_DIR
-set -euo pipefail
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
+bench_init xet "${1:-build}"
 size=${WEFT_BENCH_XET_SIZE:-536870912}
-work=$(mktemp -d /tmp/weft-bench-xet.XXXXXX)
-weft=$build/weft
 unset HF_HUB_DISABLE_XET
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
-    wait 2> /dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 "$build/bench_gen_model" -o "$work/v1.bin" --size "$size" --seed 5 > /dev/null
 truncate -s "$size" "$work/v1.bin" # the generator rounds up to whole layers
@@ -27,12 +18,7 @@ cp "$work/v1.bin" "$work/v2.bin"
 head -c 1048576 /dev/urandom | dd of="$work/v2.bin" bs=1M seek=$((bytes / 2 / 1048576)) conv=notrunc status=none
 echo "input: $bytes bytes of synthetic BF16 safetensors; revision 2 rewrites 1 MiB at $((bytes / 2 / 1048576)) MiB; $(nproc) cores"
 
-"$weft" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" > "$work/serve.out" 2> "$work/serve.err" &
-pids+=($!)
-for _ in $(seq 400); do [ -s "$work/port" ] && grep -q serving "$work/serve.out" && break; sleep 0.05; done
-base=http://127.0.0.1:$(cat "$work/port")
-token=$(grep -o 'hf_[A-Za-z0-9]*' "$work/serve.out" | head -1)
-auth=(-H "authorization: Bearer $token")
+bench_hub "$work"
 curl -sS "${auth[@]}" -X POST "$base/api/repos/create" -H 'content-type: application/json' -d '{"name":"bench"}' > /dev/null
 
 commit() { # commit FILE: LFS upload + commit of model.bin; prints the commit

@@ -7,33 +7,17 @@
 #   - upload through Xet with the JS client (end to end, and the server's CAS request time);
 #   - model_info requests per second with wrk (2 threads, 32 connections, 5 s).
 #   bash bench/serve.sh BUILD_DIR     (WEFT_BENCH_SIZE bytes, default 1 GiB; WEFT_BENCH_RUNS)
-set -euo pipefail
-build=${1:-build}
+. "$(dirname "$0")/lib.sh"
+bench_init serve "${1:-build}"
 size=${WEFT_BENCH_SIZE:-1073741824}
 runs=${WEFT_BENCH_RUNS:-5}
-work=$(mktemp -d /tmp/weft-bench-serve.XXXXXX)
-weft=$build/weft
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
-    wait 2> /dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 file=$work/www/model.bin
 mkdir -p "$work/www"
-"$build/bench_gen_model" -o "$file" --size "$size" --seed 3 > /dev/null
-bytes=$(stat -c %s "$file")
-oid=$(sha256sum "$file" | cut -d' ' -f1)
+bench_model "$file" "$size" 3
 echo "input: $bytes bytes of synthetic BF16 safetensors; $(nproc) cores"
 
-"$weft" serve --data "$work/data" --listen 127.0.0.1:0 --port-file "$work/port" > "$work/serve.out" 2> "$work/serve.err" &
-pids+=($!)
-for _ in $(seq 400); do [ -s "$work/port" ] && break; sleep 0.05; done
-base=http://127.0.0.1:$(cat "$work/port")
-token=$(grep -o 'hf_[A-Za-z0-9]*' "$work/serve.out" | head -1)
-auth=(-H "authorization: Bearer $token")
+bench_hub "$work"
 curl -sS "${auth[@]}" -X POST "$base/api/repos/create" -H 'content-type: application/json' -d '{"name":"bench"}' > /dev/null
 
 median() { sort -g | sed -n "$(( (runs + 1) / 2 ))p"; }
@@ -101,7 +85,7 @@ http {
 }
 EOF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
+bench_pids+=($!)
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$nport/model.bin" -r 0-0 && break; sleep 0.05; done
 
 dl() {
