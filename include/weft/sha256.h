@@ -28,6 +28,9 @@ WEFT_MUST_USE int weft_sha256_oneshot(uint8_t out[WEFT_SHA256_LEN], const void *
 /* Plain lower-case hex of `n` bytes into `out` (2n+1 bytes, NUL-terminated). */
 void weft_hex_encode(char *out, const uint8_t *p, size_t n);
 
+/* 1 if `s` is exactly `n` lower-case hex digits (commit ids, SHA-256 etags), else 0. */
+int weft_hex_is_lower(const char *s, size_t n);
+
 /* Parses exactly 2n hex digits into n bytes; anything else is WEFT_EINVALID. */
 WEFT_MUST_USE int weft_hex_decode(uint8_t *out, size_t n, const char *hex, size_t hex_len);
 

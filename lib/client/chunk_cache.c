@@ -17,6 +17,7 @@
 #include "weft/fsutil.h"
 #include "weft/xet_compress.h"
 #include "weft/xorb.h"
+#include "weft/sha256.h"
 
 #define CC_MAGIC "WEFTCC01"
 #define CC_HEAD_LEN 56u  /* magic, xorb, first, n, data_len */
@@ -673,17 +674,6 @@ static int cc_mtime_cmp(const void *a, const void *b)
     return (x->mtime.tv_nsec > y->mtime.tv_nsec) - (x->mtime.tv_nsec < y->mtime.tv_nsec);
 }
 
-/* Keeps only two-hex-digit fan-out names and 64-hex xorb names. */
-static int cc_is_hex_name(const char *s, size_t len)
-{
-    if (strlen(s) != len)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
-}
-
 int weft_chunk_cache_evict(weft_chunk_cache *c, uint64_t max_bytes, uint64_t *total_out)
 {
     cc_scan s = {0};
@@ -696,7 +686,7 @@ int weft_chunk_cache_evict(weft_chunk_cache *c, uint64_t max_bytes, uint64_t *to
         return weft_err_sys(WEFT_EIO, errno, "chunk cache: open %s", c->dir);
     struct dirent *e;
     while (rc == 0 && (e = readdir(top)) != NULL) {
-        if (!cc_is_hex_name(e->d_name, 2))
+        if (!weft_hex_is_lower(e->d_name, 2))
             continue;
         char fan[PATH_MAX];
         snprintf(fan, sizeof fan, "%s/%s", c->dir, e->d_name);
@@ -705,7 +695,7 @@ int weft_chunk_cache_evict(weft_chunk_cache *c, uint64_t max_bytes, uint64_t *to
             continue;
         struct dirent *x;
         while (rc == 0 && (x = readdir(d)) != NULL) {
-            if (!cc_is_hex_name(x->d_name, WEFT_HASH_HEX_LEN))
+            if (!weft_hex_is_lower(x->d_name, WEFT_HASH_HEX_LEN))
                 continue;
             char xdir[PATH_MAX];
             int n = snprintf(xdir, sizeof xdir, "%s/%s", fan, x->d_name);

@@ -23,6 +23,7 @@
 #include "weft/download.h"
 #include "weft/fsutil.h"
 #include "weft/hf_cache.h"
+#include "weft/sha256.h"
 
 #define DL_TRIES 3             /* attempts per range when the connection breaks */
 #define DL_HASH_BUF (1u << 20) /* read size when hashing from the file */
@@ -136,16 +137,6 @@ static int download_asprintf(char **out, const char *fmt, ...)
         return weft_err_set(WEFT_ENOMEM, "out of memory");
     }
     return 0;
-}
-
-static int download_is_hex(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
 }
 
 /* Repo paths become file paths: no absolute paths, "." or ".." segments, empty segments. */
@@ -704,7 +695,7 @@ static int download_head(dl_ctx *ctx, dl_head *h, const char *path)
     const char *commit = weft_client_resp_header(&resp, "X-Repo-Commit");
     if (resp.status == 404) {
         const char *code = weft_client_resp_header(&resp, "X-Error-Code");
-        if (ctx->repo_dir && commit && download_is_hex(commit, 40) && code &&
+        if (ctx->repo_dir && commit && weft_hex_is_lower(commit, 40) && code &&
             strcmp(code, "EntryNotFound") == 0 &&
             weft_hf_cache_mark_absent(ctx->repo_dir, commit, path) < 0)
             weft_err_clear();
@@ -714,14 +705,14 @@ static int download_head(dl_ctx *ctx, dl_head *h, const char *path)
     int redirect = resp.status >= 300 && resp.status < 400;
     if (!redirect && (rc = weft_client_resp_check(&resp, path)) < 0)
         goto out;
-    if (!commit || !download_is_hex(commit, 40)) {
+    if (!commit || !weft_hex_is_lower(commit, 40)) {
         rc = weft_err_set(WEFT_EINVALID, "%s: the server sent no X-Repo-Commit (not a Hub?)", path);
         goto out;
     }
     memcpy(h->blob.commit, commit, 41);
     const char *etag = weft_client_resp_header(&resp, "X-Linked-Etag");
     download_etag_clean(h->blob.etag, etag ? etag : weft_client_resp_header(&resp, "ETag"));
-    if (!download_is_hex(h->blob.etag, 64) && !download_is_hex(h->blob.etag, 40)) {
+    if (!weft_hex_is_lower(h->blob.etag, 64) && !weft_hex_is_lower(h->blob.etag, 40)) {
         rc = weft_err_set(WEFT_EINVALID,
                           "%s: the server's etag '%s' is neither a sha256 nor a git blob id", path,
                           h->blob.etag);
@@ -1062,7 +1053,7 @@ static int download_resolve_commit(dl_ctx *ctx)
     if (rc < 0)
         goto out;
     const char *sha = json_string_value(json_object_get(info, "sha"));
-    if (!sha || !download_is_hex(sha, 40)) {
+    if (!sha || !weft_hex_is_lower(sha, 40)) {
         rc = weft_err_set(WEFT_EINVALID, "%s: the server's answer has no commit sha", what);
         goto out;
     }

@@ -13,6 +13,7 @@
 #include "weft/fsutil.h"
 #include "weft/hf_cache.h"
 #include "weft/repo.h"
+#include "weft/sha256.h"
 
 static int hf_cache_word_char(char c)
 {
@@ -46,15 +47,10 @@ static int hf_cache_repo_id_valid(const char *id)
     return 1;
 }
 
+/* A commit (40 hex) or an etag (40 or 64 hex), lower case. */
 static int hf_cache_hex_valid(const char *s, size_t want1, size_t want2)
 {
-    size_t n = strlen(s);
-    if (n != want1 && n != want2)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
+    return weft_hex_is_lower(s, want1) || weft_hex_is_lower(s, want2);
 }
 
 /* Formats into a new heap string; WEFT_ELIMIT past PATH_MAX. */

@@ -1,4 +1,6 @@
 /* SHA-256 through OpenSSL's EVP interface (include/weft/sha256.h). */
+#include <string.h>
+
 #include <openssl/evp.h>
 
 #include "weft/sha256.h"
@@ -43,6 +45,16 @@ int weft_sha256_oneshot(uint8_t out[WEFT_SHA256_LEN], const void *p, size_t n)
     weft_sha256_final(&s, out);
     weft_sha256_dispose(&s);
     return 0;
+}
+
+int weft_hex_is_lower(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
 }
 
 void weft_hex_encode(char *out, const uint8_t *p, size_t n)
