@@ -3,22 +3,13 @@
 #include <time.h>
 
 #include "unit/meta/meta_test.h"
+#include "weft/sha256.h"
 
 static int64_t now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-static int is_lower_hex(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return 1;
 }
 
 static weft_meta *open_with_accounts(void)
@@ -41,13 +32,13 @@ static void test_meta_repos_create_get(void **state)
     assert_int_equal(a.type, WEFT_REPO_MODEL);
     assert_string_equal(a.ns, "alice");
     assert_string_equal(a.name, "bert");
-    assert_true(is_lower_hex(a.uid, 24));
+    assert_true(weft_hex_is_lower(a.uid, 24));
     assert_false(a.is_private);
     assert_true(a.created >= before && a.created <= after);
     assert_int_equal(a.modified, a.created);
     assert_null(a.card_json);
     assert_int_equal(weft_meta_repo_create(m, WEFT_REPO_MODEL, "acme", "gpt", 1, &b), 0);
-    assert_true(is_lower_hex(b.uid, 24));
+    assert_true(weft_hex_is_lower(b.uid, 24));
     assert_string_not_equal(a.uid, b.uid);
     assert_true(b.is_private);
 
@@ -115,7 +106,7 @@ static void test_meta_repos_uids_differ(void **state)
         weft_repo_rec r;
         snprintf(name, sizeof name, "r%d", i);
         assert_int_equal(weft_meta_repo_create(m, WEFT_REPO_MODEL, "bob", name, 0, &r), 0);
-        assert_true(is_lower_hex(r.uid, 24));
+        assert_true(weft_hex_is_lower(r.uid, 24));
         memcpy(uids[i], r.uid, 25);
         for (int j = 0; j < i; j++)
             assert_string_not_equal(uids[i], uids[j]);
