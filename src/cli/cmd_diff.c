@@ -45,7 +45,7 @@ static const char diff_help[] =
 typedef struct diff_side {
     const char *path;
     int fd;
-    cli_tensor_header h;
+    weft_tensor_header h;
 } diff_side;
 
 static int diff_open(diff_side *s, const char *path)
@@ -54,7 +54,7 @@ static int diff_open(diff_side *s, const char *path)
     s->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (s->fd < 0)
         return weft_err_sys(errno == ENOENT ? WEFT_ENOTFOUND : WEFT_EIO, errno, "open %s", path);
-    int rc = cli_tensor_header_read_fd(&s->h, s->fd, path);
+    int rc = weft_tensor_header_read_fd(&s->h, s->fd, path);
     if (rc == 0 && !s->h.st)
         rc = weft_err_set(WEFT_EINVALID, "%s: diff compares safetensors files, this is GGUF", path);
     return rc;
@@ -171,8 +171,8 @@ out:
     free(ba);
     free(bb);
     weft_tdiff_free(d);
-    cli_tensor_header_dispose(&a.h);
-    cli_tensor_header_dispose(&b.h);
+    weft_tensor_header_dispose(&a.h);
+    weft_tensor_header_dispose(&b.h);
     if (a.fd >= 0)
         close(a.fd);
     if (b.fd >= 0)

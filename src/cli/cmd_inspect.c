@@ -42,13 +42,13 @@ int cmd_inspect(int argc, char **argv)
     if (fd < 0)
         return cli_fail(
             weft_err_sys(errno == ENOENT ? WEFT_ENOTFOUND : WEFT_EIO, errno, "open %s", path));
-    cli_tensor_header h;
-    int rc = cli_tensor_header_read_fd(&h, fd, path);
+    weft_tensor_header h;
+    int rc = weft_tensor_header_read_fd(&h, fd, path);
     close(fd);
     if (rc)
         return cli_fail(rc);
     rc = cli_inspect_render(stdout, &h, path, json);
-    cli_tensor_header_dispose(&h);
+    weft_tensor_header_dispose(&h);
     if (rc)
         return cli_fail(rc);
     return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_IO;
