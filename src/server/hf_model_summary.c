@@ -1,0 +1,246 @@
+/* The `safetensors` and `gguf` fields of model info (specs/hf-hub-api.md §4.2): parameter counts
+ * read from the headers of the revision's tensor files.
+ *
+ * Which files count is what the official clients count (@huggingface/hub's
+ * parseSafetensorsMetadata): the root `model.safetensors`, else the shards that the root
+ * `model.safetensors.index.json` names in its weight_map; other .safetensors files (variants such
+ * as model.bf16.safetensors, adapters) do not add to the model's size. `safetensors` is
+ * {parameters: {dtype: n}, total}; `gguf` is {total, architecture, context_length} of the first
+ * *.gguf file in tree order. Headers are read through weft_tensor_header_read: only their bytes,
+ * straight from the chunk store for LFS files (a range read, chunk hashes checked) or from git
+ * for ordinary blobs. A file that cannot be read leaves its field out rather than sending a
+ * partial shape (the clients require both keys when the field is present), and is logged. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "weft/log.h"
+#include "weft/sha256.h"
+#include "weft/tensor_header.h"
+
+#define SUMMARY_MAX_SHARDS 4096         /* shards an index may name */
+#define SUMMARY_MAX_BLOB (64ull << 20)  /* a tensor file kept as an ordinary git blob */
+
+/* ---- reading a header from the store or from a blob --------------------------------------- */
+
+typedef struct copy_ctx {
+    uint8_t *dst;
+    size_t done, cap;
+} copy_ctx;
+
+static int copy_cb(const uint8_t *p, size_t n, void *payload)
+{
+    copy_ctx *c = payload;
+    if (n > c->cap - c->done)
+        n = c->cap - c->done;
+    memcpy(c->dst + c->done, p, n);
+    c->done += n;
+    return 0;
+}
+
+typedef struct store_src {
+    weft_store *st;
+    weft_hash file;
+} store_src;
+
+static int store_read(void *dst, size_t len, uint64_t offset, void *payload)
+{
+    store_src *s = payload;
+    copy_ctx c = {dst, 0, len};
+    int rc = weft_store_read(s->st, &s->file, offset, len, 0, copy_cb, &c);
+    if (rc == 0 && c.done != len)
+        rc = weft_err_set(WEFT_ECORRUPT, "short read of a stored file");
+    return rc;
+}
+
+typedef struct blob_src {
+    const uint8_t *p;
+    size_t len;
+} blob_src;
+
+static int blob_read(void *dst, size_t len, uint64_t offset, void *payload)
+{
+    blob_src *b = payload;
+    if (offset > b->len || len > b->len - offset)
+        return weft_err_set(WEFT_ECORRUPT, "read past the end of a blob");
+    memcpy(dst, b->p + offset, len);
+    return 0;
+}
+
+/* Reads the header of one repo file, wherever its bytes are. */
+static int entry_header(hub *h, weft_repo *git, const weft_repo_entry *e, weft_tensor_header *out)
+{
+    if (e->is_lfs) {
+        weft_store *st = hub_store(h);
+        if (!st)
+            return WEFT_EIO;
+        char hex[65];
+        weft_hex_encode(hex, e->lfs_sha256, 32);
+        weft_store_file f;
+        int rc = weft_store_lookup(st, hex, &f);
+        if (rc)
+            return rc;
+        store_src s = {st, f.xet_hash};
+        return weft_tensor_header_read(out, f.size, e->path, store_read, &s);
+    }
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = weft_repo_blob_read(git, &e->oid, SUMMARY_MAX_BLOB, &data, &len);
+    if (rc == 0) {
+        blob_src b = {data, len};
+        rc = weft_tensor_header_read(out, len, e->path, blob_read, &b);
+    }
+    free(data);
+    return rc;
+}
+
+/* ---- the fields --------------------------------------------------------------------------- */
+
+typedef struct counts {
+    size_t n;
+    weft_tensor_param_count by[WEFT_TENSOR_MAX_DTYPES];
+    uint64_t total;
+} counts;
+
+static void counts_add(counts *c, const weft_tensor_header *th)
+{
+    weft_tensor_param_count got[WEFT_TENSOR_MAX_DTYPES];
+    uint64_t total;
+    size_t n = weft_tensor_header_params(th, got, &total);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < c->n && strcmp(c->by[k].dtype, got[i].dtype) != 0)
+            k++;
+        if (k == c->n)
+            c->by[c->n++] = (weft_tensor_param_count){got[i].dtype, 0};
+        c->by[k].count += got[i].count;
+    }
+    c->total += total;
+}
+
+/* Adds the parameter counts of the safetensors file at `path`; < 0 if it cannot be read. */
+static int count_file(hub *h, weft_repo *git, const weft_oid *commit, const char *path, counts *c)
+{
+    weft_repo_entry e;
+    int rc = weft_repo_stat(git, commit, path, &e);
+    if (rc == 0 && e.is_dir)
+        rc = weft_err_set(WEFT_ENOTFOUND, "%s is a directory", path);
+    weft_tensor_header th = {0};
+    if (rc == 0)
+        rc = entry_header(h, git, &e, &th);
+    if (rc == 0 && !th.st)
+        rc = weft_err_set(WEFT_ECORRUPT, "%s is not a safetensors file", path);
+    if (rc == 0)
+        counts_add(c, &th);
+    weft_tensor_header_dispose(&th);
+    return rc;
+}
+
+/* The shards the index names (each once), counted. */
+static int count_index(hub *h, weft_repo *git, const weft_oid *commit, const weft_repo_entry *e,
+                       counts *c)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = e->is_lfs ? weft_err_set(WEFT_EINVALID, "%s is an LFS file", e->path)
+                       : weft_repo_blob_read(git, &e->oid, SUMMARY_MAX_BLOB, &data, &len);
+    json_t *idx = rc == 0 ? json_loadb((const char *)data, len, 0, NULL) : NULL;
+    free(data);
+    json_t *map = json_object_get(idx, "weight_map");
+    if (rc == 0 && !json_is_object(map))
+        rc = weft_err_set(WEFT_ECORRUPT, "%s has no weight_map object", e->path);
+    json_t *seen = json_object();
+    const char *tensor;
+    json_t *shard;
+    json_object_foreach(map, tensor, shard)
+    {
+        const char *name = json_string_value(shard);
+        if (rc || !name)
+            break;
+        if (json_object_get(seen, name))
+            continue;
+        if (json_object_size(seen) >= SUMMARY_MAX_SHARDS || strstr(name, "..")) {
+            rc = weft_err_set(WEFT_ECORRUPT, "%s: bad or too many shards", e->path);
+            break;
+        }
+        json_object_set_new(seen, name, json_true());
+        rc = count_file(h, git, commit, name, c);
+    }
+    json_decref(seen);
+    json_decref(idx);
+    return rc;
+}
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+typedef struct gguf_find {
+    weft_repo_entry e;
+    char path[1024];
+    int found;
+} gguf_find;
+
+static int find_gguf(const weft_repo_entry *e, void *payload)
+{
+    gguf_find *g = payload;
+    if (e->is_dir || !has_suffix(e->path, ".gguf") || strlen(e->path) >= sizeof g->path)
+        return 0;
+    g->e = *e;
+    snprintf(g->path, sizeof g->path, "%s", e->path);
+    g->e.path = g->path;
+    g->found = 1;
+    return 1; /* the first one */
+}
+
+/* {total, architecture, context_length} of a GGUF header (the last two when present). */
+static json_t *gguf_json(const weft_tensor_header *th)
+{
+    weft_tensor_param_count got[WEFT_TENSOR_MAX_DTYPES];
+    uint64_t total;
+    (void)weft_tensor_header_params(th, got, &total);
+    json_t *o = json_pack("{s:I}", "total", (json_int_t)total);
+    const weft_gguf_value *arch = weft_gguf_find(th->gguf, "general.architecture");
+    if (o && arch && arch->type == WEFT_GGUF_STRING && arch->v.str.len < 64) {
+        json_object_set_new(o, "architecture",
+                            json_stringn(arch->v.str.p, (size_t)arch->v.str.len));
+        char key[96];
+        snprintf(key, sizeof key, "%s.context_length", arch->v.str.p);
+        const weft_gguf_value *ctx = weft_gguf_find(th->gguf, key);
+        if (ctx && (ctx->type == WEFT_GGUF_UINT32 || ctx->type == WEFT_GGUF_UINT64) &&
+            ctx->v.u <= (uint64_t)INT64_MAX)
+            json_object_set_new(o, "context_length", json_integer((json_int_t)ctx->v.u));
+    }
+    return o;
+}
+
+void hf_model_summary(hub *h, weft_repo *git, const weft_oid *commit, json_t *info)
+{
+    counts c = {0};
+    weft_repo_entry idx;
+    int rc = count_file(h, git, commit, "model.safetensors", &c);
+    if (rc == WEFT_ENOTFOUND &&
+        weft_repo_stat(git, commit, "model.safetensors.index.json", &idx) == 0 && !idx.is_dir)
+        rc = count_index(h, git, commit, &idx, &c);
+    if (rc == 0) {
+        json_t *params = json_object();
+        for (size_t i = 0; i < c.n; i++)
+            json_object_set_new(params, c.by[i].dtype, json_integer((json_int_t)c.by[i].count));
+        json_object_set_new(info, "safetensors", json_pack("{s:o,s:I}", "parameters", params,
+                                                           "total", (json_int_t)c.total));
+    } else if (rc != WEFT_ENOTFOUND) {
+        weft_log_warn("model info: safetensors: %s", weft_err_last());
+    }
+    gguf_find g = {0};
+    if (weft_repo_list(git, commit, "", 1, find_gguf, &g) < 0 || !g.found)
+        return;
+    weft_tensor_header th = {0};
+    if (entry_header(h, git, &g.e, &th) == 0 && th.gguf)
+        json_object_set_new(info, "gguf", gguf_json(&th));
+    else
+        weft_log_warn("model info: gguf: %s", weft_err_last());
+    weft_tensor_header_dispose(&th);
+}
