@@ -31,6 +31,7 @@
 #include "weft/dtype.h"
 #include "weft/err.h"
 #include "weft/safetensors.h"
+#include "weft/tensor_header.h"
 
 typedef enum weft_tdiff_kind {
     WEFT_TDIFF_COMPARE = 0, /* same dtype and shape, bytes not compared yet */
@@ -84,6 +85,13 @@ WEFT_MUST_USE int weft_tdiff_update(weft_tdiff_entry *e, const uint8_t *pa, cons
 /* Ends the comparison: kind becomes identical or changed, and d->count is updated. Every byte
  * must have been fed (else WEFT_EINVALID). */
 WEFT_MUST_USE int weft_tdiff_finish(weft_tdiff *d, weft_tdiff_entry *e);
+
+/* Compares every entry that still needs data: each tensor pair's bytes are read in pieces of
+ * WEFT_TDIFF_PIECE bytes through the callbacks (a's with read_a, b's with read_b, at the
+ * tensors' absolute file offsets), fed and finished. Memory: two pieces. */
+#define WEFT_TDIFF_PIECE ((4u << 20) - (4u << 20) % 24) /* whole elements of every dtype */
+WEFT_MUST_USE int weft_tdiff_run(weft_tdiff *d, weft_tensor_read_fn read_a, void *payload_a,
+                                 weft_tensor_read_fn read_b, void *payload_b);
 
 /* ‖b − a‖ / ‖a‖ of the stats (0 when nothing changed, INFINITY when a is all zero). */
 double weft_tdiff_rel_l2(const weft_tdiff_stats *s);

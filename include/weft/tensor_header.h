@@ -39,6 +39,14 @@ WEFT_MUST_USE int weft_tensor_header_read(weft_tensor_header *out, uint64_t file
                                           const char *label, weft_tensor_read_fn read,
                                           void *payload);
 
+/* A local file as a source for weft_tensor_read_fn callbacks: pass weft_tensor_fd_read with a
+ * weft_tensor_fd as payload (pread, all bytes or an error naming the path). */
+typedef struct weft_tensor_fd {
+    int fd;
+    const char *path;
+} weft_tensor_fd;
+WEFT_MUST_USE int weft_tensor_fd_read(void *dst, size_t len, uint64_t offset, void *payload);
+
 /* The same on an open local file (pread); `path` names it in messages. */
 WEFT_MUST_USE int weft_tensor_header_read_fd(weft_tensor_header *out, int fd, const char *path);
 

@@ -313,3 +313,29 @@ int weft_tdiff_to_json(json_t **out, const weft_tdiff *d)
     *out = root;
     return 0;
 }
+
+int weft_tdiff_run(weft_tdiff *d, weft_tensor_read_fn read_a, void *payload_a,
+                   weft_tensor_read_fn read_b, void *payload_b)
+{
+    uint8_t *ba = malloc(WEFT_TDIFF_PIECE), *bb = malloc(WEFT_TDIFF_PIECE);
+    int rc = ba && bb ? 0 : weft_err_set(WEFT_ENOMEM, "out of memory");
+    for (size_t i = 0; i < d->n && rc == 0; i++) {
+        weft_tdiff_entry *e = &d->entries[i];
+        if (!weft_tdiff_needs_data(e))
+            continue;
+        uint64_t len = e->a->end - e->a->begin;
+        for (uint64_t off = 0; off < len && rc == 0; off += WEFT_TDIFF_PIECE) {
+            size_t n = len - off < WEFT_TDIFF_PIECE ? (size_t)(len - off) : WEFT_TDIFF_PIECE;
+            rc = read_a(ba, n, e->a->abs_begin + off, payload_a);
+            if (rc == 0)
+                rc = read_b(bb, n, e->b->abs_begin + off, payload_b);
+            if (rc == 0)
+                rc = weft_tdiff_update(e, ba, bb, n);
+        }
+        if (rc == 0)
+            rc = weft_tdiff_finish(d, e);
+    }
+    free(ba);
+    free(bb);
+    return rc;
+}

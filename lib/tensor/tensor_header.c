@@ -94,15 +94,10 @@ out:
     return rc;
 }
 
-typedef struct fd_reader {
-    int fd;
-    const char *path;
-} fd_reader;
-
-static int fd_read(void *dst, size_t len, uint64_t offset, void *payload)
+int weft_tensor_fd_read(void *dst, size_t len, uint64_t offset, void *payload)
 {
-    fd_reader *r = payload;
-    return weft_fs_pread_full(r->fd, dst, len, offset, r->path);
+    weft_tensor_fd *f = payload;
+    return weft_fs_pread_full(f->fd, dst, len, offset, f->path);
 }
 
 int weft_tensor_header_read_fd(weft_tensor_header *out, int fd, const char *path)
@@ -112,8 +107,8 @@ int weft_tensor_header_read_fd(weft_tensor_header *out, int fd, const char *path
         return weft_err_sys(WEFT_EIO, errno, "stat %s", path);
     if (!S_ISREG(st.st_mode))
         return weft_err_set(WEFT_EINVALID, "%s: not a regular file", path);
-    fd_reader r = {fd, path};
-    return weft_tensor_header_read(out, (uint64_t)st.st_size, path, fd_read, &r);
+    weft_tensor_fd f = {fd, path};
+    return weft_tensor_header_read(out, (uint64_t)st.st_size, path, weft_tensor_fd_read, &f);
 }
 
 void weft_tensor_header_dispose(weft_tensor_header *h)

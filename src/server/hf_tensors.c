@@ -1,6 +1,8 @@
-/* The `safetensors` and `gguf` fields of model info (specs/hf-hub-api.md §4.2): parameter counts
- * read from the headers of the revision's tensor files.
+/* What the server reads from tensor files: the `safetensors` and `gguf` fields of model info, and
+ * the tensor diff of two revisions (Weft's own endpoint, docs/http-api.md).
  *
+ * Model info (specs/hf-hub-api.md §4.2): parameter counts from the headers of the revision's
+ * tensor files.
  * Which files count is what the official clients count (@huggingface/hub's
  * parseSafetensorsMetadata): the root `model.safetensors`, else the shards that the root
  * `model.safetensors.index.json` names in its weight_map; other .safetensors files (variants such
@@ -17,6 +19,7 @@
 #include "hub.h"
 #include "weft/log.h"
 #include "weft/sha256.h"
+#include "weft/tensor_diff.h"
 #include "weft/tensor_header.h"
 
 #define SUMMARY_MAX_SHARDS 4096         /* shards an index may name */
@@ -68,9 +71,20 @@ static int blob_read(void *dst, size_t len, uint64_t offset, void *payload)
     return 0;
 }
 
-/* Reads the header of one repo file, wherever its bytes are. */
-static int entry_header(hub *h, weft_repo *git, const weft_repo_entry *e, weft_tensor_header *out)
+/* The bytes of one repo file, wherever they are: the chunk store (LFS files) or a git blob read
+ * into memory (ordinary files, up to SUMMARY_MAX_BLOB). */
+typedef struct file_src {
+    store_src store;
+    blob_src blob;
+    uint8_t *blob_data;
+    uint64_t size;
+    weft_tensor_read_fn read;
+    void *payload;
+} file_src;
+
+static int file_src_open(file_src *fs, hub *h, weft_repo *git, const weft_repo_entry *e)
 {
+    memset(fs, 0, sizeof *fs);
     if (e->is_lfs) {
         weft_store *st = hub_store(h);
         if (!st)
@@ -81,17 +95,37 @@ static int entry_header(hub *h, weft_repo *git, const weft_repo_entry *e, weft_t
         int rc = weft_store_lookup(st, hex, &f);
         if (rc)
             return rc;
-        store_src s = {st, f.xet_hash};
-        return weft_tensor_header_read(out, f.size, e->path, store_read, &s);
+        fs->store = (store_src){st, f.xet_hash};
+        fs->size = f.size;
+        fs->read = store_read;
+        fs->payload = &fs->store;
+        return 0;
     }
-    uint8_t *data = NULL;
     size_t len = 0;
-    int rc = weft_repo_blob_read(git, &e->oid, SUMMARY_MAX_BLOB, &data, &len);
-    if (rc == 0) {
-        blob_src b = {data, len};
-        rc = weft_tensor_header_read(out, len, e->path, blob_read, &b);
-    }
-    free(data);
+    int rc = weft_repo_blob_read(git, &e->oid, SUMMARY_MAX_BLOB, &fs->blob_data, &len);
+    if (rc)
+        return rc;
+    fs->blob = (blob_src){fs->blob_data, len};
+    fs->size = len;
+    fs->read = blob_read;
+    fs->payload = &fs->blob;
+    return 0;
+}
+
+static void file_src_close(file_src *fs)
+{
+    free(fs->blob_data);
+    fs->blob_data = NULL;
+}
+
+/* Reads the header of one repo file, wherever its bytes are. */
+static int entry_header(hub *h, weft_repo *git, const weft_repo_entry *e, weft_tensor_header *out)
+{
+    file_src fs;
+    int rc = file_src_open(&fs, h, git, e);
+    if (rc == 0)
+        rc = weft_tensor_header_read(out, fs.size, e->path, fs.read, fs.payload);
+    file_src_close(&fs);
     return rc;
 }
 
@@ -243,4 +277,144 @@ void hf_model_summary(hub *h, weft_repo *git, const weft_oid *commit, json_t *in
     else
         weft_log_warn("model info: gguf: %s", weft_err_last());
     weft_tensor_header_dispose(&th);
+}
+
+/* ---- tensor diff of two revisions ----------------------------------------------------------- */
+
+typedef struct tree_map {
+    json_t *files; /* path -> blob id (hex) */
+    const char *only; /* NULL, or the one path wanted */
+} tree_map;
+
+static int map_entry(const weft_repo_entry *e, void *payload)
+{
+    tree_map *m = payload;
+    if (e->is_dir || (m->only && strcmp(m->only, e->path) != 0))
+        return 0;
+    char oid[41];
+    weft_oid_to_hex(oid, &e->oid);
+    return json_object_set_new(m->files, e->path, json_string(oid)) ? WEFT_ENOMEM : 0;
+}
+
+/* The tensor diff of one safetensors file present at both commits, as weft_tdiff_to_json gives
+ * it; a file that cannot be compared gets {"error": message} instead. */
+static json_t *file_tensor_diff(hub *h, weft_repo *git, const weft_oid *ca, const weft_oid *cb,
+                                const char *path)
+{
+    weft_repo_entry ea, eb;
+    file_src sa = {0}, sb = {0};
+    weft_tensor_header ha = {0}, hb = {0};
+    weft_tdiff *d = NULL;
+    json_t *out = NULL;
+    int rc = weft_repo_stat(git, ca, path, &ea);
+    if (rc == 0)
+        rc = weft_repo_stat(git, cb, path, &eb);
+    if (rc == 0)
+        rc = file_src_open(&sa, h, git, &ea);
+    if (rc == 0)
+        rc = file_src_open(&sb, h, git, &eb);
+    if (rc == 0)
+        rc = weft_tensor_header_read(&ha, sa.size, path, sa.read, sa.payload);
+    if (rc == 0)
+        rc = weft_tensor_header_read(&hb, sb.size, path, sb.read, sb.payload);
+    if (rc == 0 && (!ha.st || !hb.st))
+        rc = weft_err_set(WEFT_EINVALID, "%s: not a safetensors file at both revisions", path);
+    if (rc == 0)
+        rc = weft_tdiff_plan(&d, ha.st, hb.st);
+    if (rc == 0)
+        rc = weft_tdiff_run(d, sa.read, sa.payload, sb.read, sb.payload);
+    if (rc == 0)
+        rc = weft_tdiff_to_json(&out, d);
+    if (rc)
+        out = json_pack("{s:s}", "error", weft_err_last());
+    weft_tdiff_free(d);
+    weft_tensor_header_dispose(&ha);
+    weft_tensor_header_dispose(&hb);
+    file_src_close(&sa);
+    file_src_close(&sb);
+    return out;
+}
+
+static json_t *file_json(const char *path, const char *status, json_t *tensors)
+{
+    json_t *o = json_pack("{s:s,s:s}", "path", path, "status", status);
+    if (o && tensors)
+        json_object_update(o, tensors);
+    json_decref(tensors);
+    return o;
+}
+
+/* GET /api/{T}/NS/NAME/tensor-diff/{A}...{B}[?path=P] */
+void hf_tensor_diff(weft_http_req *req)
+{
+    hub_route *rt = hub_route_of(req);
+    char *sep = rt->rev ? strstr(rt->rev, "...") : NULL;
+    if (!sep || sep == rt->rev || !sep[3]) {
+        weft_http_respond_error(req, 400, NULL, "give two revisions: tensor-diff/{a}...{b}");
+        return;
+    }
+    *sep = '\0';
+    const char *rev_a = rt->rev, *rev_b = sep + 3;
+    const char *only = weft_http_req_query(req, "path");
+    hub_repo r;
+    if (hub_repo_open(rt->h, req, rt->type, rt->ns, rt->name, HUB_READ, &r) < 0)
+        return;
+    weft_oid ca, cb;
+    if (hub_resolve_rev(req, &r, rev_a, &ca, NULL, 0) < 0 ||
+        hub_resolve_rev(req, &r, rev_b, &cb, NULL, 0) < 0) {
+        hub_repo_close(&r);
+        return;
+    }
+    tree_map ma = {json_object(), only}, mb = {json_object(), only};
+    int rc = weft_repo_list(r.git, &ca, "", 1, map_entry, &ma);
+    if (rc >= 0)
+        rc = weft_repo_list(r.git, &cb, "", 1, map_entry, &mb);
+    if (rc >= 0 && only && !json_object_get(ma.files, only) && !json_object_get(mb.files, only))
+        rc = weft_err_set(WEFT_ENOTFOUND, "%s is at neither revision", only);
+    json_t *files = json_array();
+    size_t count[4] = {0}; /* added, removed, changed, identical */
+    const char *path;
+    json_t *oid;
+    json_object_foreach(rc >= 0 ? ma.files : NULL, path, oid)
+    {
+        json_t *other = json_object_get(mb.files, path);
+        int same = other && strcmp(json_string_value(oid), json_string_value(other)) == 0;
+        size_t n = strlen(path);
+        int tensors = other && n > 12 && strcmp(path + n - 12, ".safetensors") == 0;
+        count[!other ? 1 : same ? 3 : 2]++;
+        if (same && !only)
+            continue;
+        json_array_append_new(files, file_json(path, !other ? "removed"
+                                                     : same ? "identical"
+                                                            : "changed",
+                                               tensors ? file_tensor_diff(rt->h, r.git, &ca, &cb,
+                                                                          path)
+                                                       : NULL));
+    }
+    json_object_foreach(rc >= 0 ? mb.files : NULL, path, oid)
+    {
+        if (json_object_get(ma.files, path))
+            continue;
+        count[0]++;
+        json_array_append_new(files, file_json(path, "added", NULL));
+    }
+    if (rc < 0) {
+        weft_http_respond_error(req, rc == WEFT_ENOTFOUND ? 404 : 500,
+                                rc == WEFT_ENOTFOUND ? "EntryNotFound" : NULL, "%s",
+                                weft_err_last());
+    } else {
+        char sa[41], sb[41];
+        weft_oid_to_hex(sa, &ca);
+        weft_oid_to_hex(sb, &cb);
+        json_t *o = json_pack("{s:{s:s,s:s},s:{s:s,s:s},s:O,s:{s:I,s:I,s:I,s:I}}", "a", "revision",
+                              rev_a, "sha", sa, "b", "revision", rev_b, "sha", sb, "files", files,
+                              "summary", "added", (json_int_t)count[0], "removed",
+                              (json_int_t)count[1], "changed", (json_int_t)count[2], "identical",
+                              (json_int_t)count[3]);
+        weft_http_respond_json(req, 200, o);
+    }
+    json_decref(files);
+    json_decref(ma.files);
+    json_decref(mb.files);
+    hub_repo_close(&r);
 }
