@@ -68,4 +68,14 @@ size_t weft_tensor_header_params(const weft_tensor_header *h,
                                  weft_tensor_param_count out[WEFT_TENSOR_MAX_DTYPES],
                                  uint64_t *total);
 
+/* Parameter counts summed over several headers (every tensor file of a repo). Zero-initialize. */
+typedef struct weft_tensor_param_sum {
+    size_t n;
+    weft_tensor_param_count by[WEFT_TENSOR_MAX_DTYPES]; /* in order of first appearance */
+    uint64_t total;
+} weft_tensor_param_sum;
+
+/* Adds h's parameter counts to s. */
+void weft_tensor_param_sum_add(weft_tensor_param_sum *s, const weft_tensor_header *h);
+
 #endif

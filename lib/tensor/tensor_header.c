@@ -150,3 +150,19 @@ size_t weft_tensor_header_params(const weft_tensor_header *h,
             out[n++] = (weft_tensor_param_count){names[k], counts[k]};
     return n;
 }
+
+void weft_tensor_param_sum_add(weft_tensor_param_sum *s, const weft_tensor_header *h)
+{
+    weft_tensor_param_count got[WEFT_TENSOR_MAX_DTYPES];
+    uint64_t total;
+    size_t n = weft_tensor_header_params(h, got, &total);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < s->n && strcmp(s->by[k].dtype, got[i].dtype) != 0)
+            k++;
+        if (k == s->n) /* at most WEFT_TENSOR_MAX_DTYPES names exist, so there is room */
+            s->by[s->n++] = (weft_tensor_param_count){got[i].dtype, 0};
+        s->by[k].count += got[i].count;
+    }
+    s->total += total;
+}

@@ -72,27 +72,8 @@ typedef struct remote_ctx {
     const char *rev;
     int json;
     size_t n_files;
-    uint64_t total;
-    size_t n_counts;
-    weft_tensor_param_count counts[WEFT_TENSOR_MAX_DTYPES];
+    weft_tensor_param_sum sum;
 } remote_ctx;
-
-static void add_counts(remote_ctx *x, const weft_tensor_header *h)
-{
-    weft_tensor_param_count got[WEFT_TENSOR_MAX_DTYPES];
-    uint64_t total;
-    size_t n = weft_tensor_header_params(h, got, &total);
-    for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        while (k < x->n_counts && strcmp(x->counts[k].dtype, got[i].dtype) != 0)
-            k++;
-        if (k == x->n_counts && k < WEFT_TENSOR_MAX_DTYPES)
-            x->counts[x->n_counts++] = (weft_tensor_param_count){got[i].dtype, 0};
-        if (k < x->n_counts)
-            x->counts[k].count += got[i].count;
-    }
-    x->total += total;
-}
 
 static int inspect_remote_file(remote_ctx *x, const char *path)
 {
@@ -104,7 +85,7 @@ static int inspect_remote_file(remote_ctx *x, const char *path)
         if (x->n_files && !x->json)
             putchar('\n');
         rc = cli_inspect_render(stdout, &h, label, x->json);
-        add_counts(x, &h);
+        weft_tensor_param_sum_add(&x->sum, &h);
         x->n_files++;
     }
     weft_tensor_header_dispose(&h);
@@ -132,11 +113,11 @@ static void print_repo_total(const remote_ctx *x)
 {
     if (x->json) {
         json_t *params = json_object();
-        for (size_t i = 0; i < x->n_counts; i++)
-            json_object_set_new(params, x->counts[i].dtype,
-                                json_integer((json_int_t)x->counts[i].count));
+        for (size_t i = 0; i < x->sum.n; i++)
+            json_object_set_new(params, x->sum.by[i].dtype,
+                                json_integer((json_int_t)x->sum.by[i].count));
         json_t *o = json_pack("{s:I,s:o,s:I}", "files", (json_int_t)x->n_files, "parameters",
-                              params, "total", (json_int_t)x->total);
+                              params, "total", (json_int_t)x->sum.total);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (s)
             puts(s);
@@ -146,9 +127,9 @@ static void print_repo_total(const remote_ctx *x)
     }
     printf("\n%s@%s: %zu tensor file%s\nparameters (all files):\n", x->repo->id, x->rev,
            x->n_files, x->n_files == 1 ? "" : "s");
-    for (size_t i = 0; i < x->n_counts; i++)
-        printf("  %-10s %" PRIu64 "\n", x->counts[i].dtype, x->counts[i].count);
-    printf("  %-10s %" PRIu64 "\n", "total", x->total);
+    for (size_t i = 0; i < x->sum.n; i++)
+        printf("  %-10s %" PRIu64 "\n", x->sum.by[i].dtype, x->sum.by[i].count);
+    printf("  %-10s %" PRIu64 "\n", "total", x->sum.total);
 }
 
 static int inspect_remote(const cli_client_args *a, const char *rev_opt, int json)

@@ -131,30 +131,9 @@ static int entry_header(hub *h, weft_repo *git, const weft_repo_entry *e, weft_t
 
 /* ---- the fields --------------------------------------------------------------------------- */
 
-typedef struct counts {
-    size_t n;
-    weft_tensor_param_count by[WEFT_TENSOR_MAX_DTYPES];
-    uint64_t total;
-} counts;
-
-static void counts_add(counts *c, const weft_tensor_header *th)
-{
-    weft_tensor_param_count got[WEFT_TENSOR_MAX_DTYPES];
-    uint64_t total;
-    size_t n = weft_tensor_header_params(th, got, &total);
-    for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        while (k < c->n && strcmp(c->by[k].dtype, got[i].dtype) != 0)
-            k++;
-        if (k == c->n)
-            c->by[c->n++] = (weft_tensor_param_count){got[i].dtype, 0};
-        c->by[k].count += got[i].count;
-    }
-    c->total += total;
-}
-
 /* Adds the parameter counts of the safetensors file at `path`; < 0 if it cannot be read. */
-static int count_file(hub *h, weft_repo *git, const weft_oid *commit, const char *path, counts *c)
+static int count_file(hub *h, weft_repo *git, const weft_oid *commit, const char *path,
+                      weft_tensor_param_sum *c)
 {
     weft_repo_entry e;
     int rc = weft_repo_stat(git, commit, path, &e);
@@ -166,14 +145,14 @@ static int count_file(hub *h, weft_repo *git, const weft_oid *commit, const char
     if (rc == 0 && !th.st)
         rc = weft_err_set(WEFT_ECORRUPT, "%s is not a safetensors file", path);
     if (rc == 0)
-        counts_add(c, &th);
+        weft_tensor_param_sum_add(c, &th);
     weft_tensor_header_dispose(&th);
     return rc;
 }
 
 /* The shards the index names (each once), counted. */
 static int count_index(hub *h, weft_repo *git, const weft_oid *commit, const weft_repo_entry *e,
-                       counts *c)
+                       weft_tensor_param_sum *c)
 {
     uint8_t *data = NULL;
     size_t len = 0;
@@ -253,7 +232,7 @@ static json_t *gguf_json(const weft_tensor_header *th)
 
 void hf_model_summary(hub *h, weft_repo *git, const weft_oid *commit, json_t *info)
 {
-    counts c = {0};
+    weft_tensor_param_sum c = {0};
     weft_repo_entry idx;
     int rc = count_file(h, git, commit, "model.safetensors", &c);
     if (rc == WEFT_ENOTFOUND &&

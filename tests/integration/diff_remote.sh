@@ -8,10 +8,7 @@ source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/upload.sh"
 
 start_hub
-export HF_HOME=$work/hf HF_TOKEN=$admin HF_ENDPOINT=$base
-unset HF_HUB_CACHE WEFT_CHUNK_CACHE HF_TOKEN_PATH || true
-json() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(JSON.stringify(eval(process.argv[2])));' "$1" "$2"; }
+client_env
 
 # revision 1: a model and a config; revision 2: every 97th byte of the data moved by one in the
 # second half of the file (some tensors change, the first ones stay), config removed, a file added

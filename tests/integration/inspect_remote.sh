@@ -7,11 +7,7 @@ source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/upload.sh"
 
 start_hub
-export HF_HOME=$work/hf HF_TOKEN=$admin HF_ENDPOINT=$base
-unset HF_HUB_CACHE WEFT_CHUNK_CACHE HF_TOKEN_PATH || true
-# json FILE EXPR: evaluates a JavaScript expression on the JSON in FILE (as `j`)
-json() { node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(JSON.stringify(eval(process.argv[2])));' "$1" "$2"; }
+client_env
 
 "$WEFT_BUILD/bench_gen_model" -o "$work/model.safetensors" --size $((48 << 20)) --seed 3 > /dev/null
 up admin/gen "$work/model.safetensors" --create > /dev/null
