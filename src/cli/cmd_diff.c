@@ -102,14 +102,15 @@ static void print_tensors(const json_t *report)
         }
         shape_text(sb, sizeof sb, json_object_get(t, "shape"));
         const char *dtype = json_string_value(json_object_get(t, "dtype"));
-        printf("%-6s %-18s", dtype ? dtype : "?", sb);
-        if (status && strcmp(status, "changed") == 0) {
-            printf(" %10.3e %10.3e %7.2f%%", num(t, "max_abs_diff"), num(t, "rel_l2"),
-                   100.0 * num(t, "changed_share"));
-            json_int_t nf = json_integer_value(json_object_get(t, "nonfinite_changed"));
-            if (nf)
-                printf(" (%" JSON_INTEGER_FORMAT " NaN/inf)", nf);
+        if (!status || strcmp(status, "changed") != 0) { /* no trailing blanks */
+            printf("%-6s %s\n", dtype ? dtype : "?", sb);
+            continue;
         }
+        printf("%-6s %-18s %10.3e %10.3e %7.2f%%", dtype ? dtype : "?", sb,
+               num(t, "max_abs_diff"), num(t, "rel_l2"), 100.0 * num(t, "changed_share"));
+        json_int_t nf = json_integer_value(json_object_get(t, "nonfinite_changed"));
+        if (nf)
+            printf(" (%" JSON_INTEGER_FORMAT " NaN/inf)", nf);
         putchar('\n');
     }
     const json_t *s = json_object_get(report, "summary");

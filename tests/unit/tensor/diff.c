@@ -66,9 +66,9 @@ static void test_tensor_diff_plan(void **state)
     assert_int_equal(d->count[WEFT_TDIFF_IDENTICAL], 1);
     assert_int_equal(d->count[WEFT_TDIFF_COMPARE], 0);
     assert_true(weft_tdiff_rel_l2(&x->stats) == 0);
-    assert_int_equal(weft_tdiff_update((weft_tdiff_entry *)entry(d, "y"), (uint8_t *)fa,
-                                       (uint8_t *)fb, 4),
-                     WEFT_EINVALID);
+    assert_int_equal(
+        weft_tdiff_update((weft_tdiff_entry *)entry(d, "y"), (uint8_t *)fa, (uint8_t *)fb, 4),
+        WEFT_EINVALID);
 
     json_t *j = NULL;
     assert_int_equal(weft_tdiff_to_json(&j, d), 0);
@@ -98,9 +98,8 @@ static weft_tdiff_stats run_f32(const float *a, const float *b, size_t n, size_t
     weft_tdiff_entry *e = &d->entries[0];
     for (size_t i = 0; i < n; i += piece) {
         size_t k = n - i < piece ? n - i : piece;
-        assert_int_equal(weft_tdiff_update(e, (const uint8_t *)(a + i), (const uint8_t *)(b + i),
-                                           k * 4),
-                         0);
+        assert_int_equal(
+            weft_tdiff_update(e, (const uint8_t *)(a + i), (const uint8_t *)(b + i), k * 4), 0);
     }
     assert_int_equal(weft_tdiff_finish(d, e), 0);
     weft_tdiff_stats s = e->stats;
@@ -158,11 +157,18 @@ static void test_tensor_diff_dtypes(void **state)
         double max_abs;
     } cases[] = {
         {WEFT_DTYPE_BF16, 2, {0x80, 0x3f, 0x80, 0x3f}, {0xc0, 0x3f, 0x80, 0x3f}, 4, 1, 0.5},
+        /* +inf to -inf: changed, out of max */
+        {WEFT_DTYPE_BF16, 2, {0x80, 0x3f, 0x80, 0x7f}, {0x80, 0x3f, 0x80, 0xff}, 4, 1, 0.0},
         {WEFT_DTYPE_F16, 2, {0x00, 0x3c, 0x00, 0x40}, {0x00, 0x3c, 0x00, 0xc0}, 4, 1, 4.0},
         {WEFT_DTYPE_I16, 2, {0xff, 0xff, 1, 0}, {1, 0, 1, 0}, 4, 1, 2.0},
         {WEFT_DTYPE_F4, 4, {0x72, 0x11}, {0x7f, 0x11}, 2, 1, 7.0},
-        {WEFT_DTYPE_C64, 1, {0, 0, 0x80, 0x3f, 0, 0, 0, 0}, {0, 0, 0x80, 0x3f, 0, 0, 0, 0x40}, 8,
-         1, 2.0},
+        {WEFT_DTYPE_C64,
+         1,
+         {0, 0, 0x80, 0x3f, 0, 0, 0, 0},
+         {0, 0, 0x80, 0x3f, 0, 0, 0, 0x40},
+         8,
+         1,
+         2.0},
         {WEFT_DTYPE_F6_E2M3, 4, {1, 2, 3}, {1, 2, 0x83}, 3, 1, 0.0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -174,9 +180,8 @@ static void test_tensor_diff_dtypes(void **state)
         assert_int_equal(weft_tdiff_update(e, cases[i].a, cases[i].b, cases[i].len), 0);
         assert_int_equal(weft_tdiff_finish(d, e), 0);
         if (e->stats.n_changed != cases[i].changed || e->stats.max_abs != cases[i].max_abs)
-            print_message("case %zu (%s): changed %llu max %g\n", i,
-                          weft_dtype_name(cases[i].dt), (unsigned long long)e->stats.n_changed,
-                          e->stats.max_abs);
+            print_message("case %zu (%s): changed %llu max %g\n", i, weft_dtype_name(cases[i].dt),
+                          (unsigned long long)e->stats.n_changed, e->stats.max_abs);
         assert_int_equal(e->stats.n_elems, cases[i].numel);
         assert_int_equal(e->stats.n_changed, cases[i].changed);
         assert_true(e->stats.max_abs == cases[i].max_abs);
