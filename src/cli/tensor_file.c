@@ -25,6 +25,18 @@ static void print_shape(FILE *out, const uint64_t *dims, uint32_t n)
     fputc(']', out);
 }
 
+/* "[d0, d1, ...]" into buf (cut to fit). */
+static void shape_text(char *buf, size_t len, const uint64_t *dims, uint32_t n)
+{
+    FILE *mem = fmemopen(buf, len, "w");
+    buf[0] = 0;
+    if (mem) {
+        print_shape(mem, dims, n);
+        fclose(mem);
+        buf[len - 1] = 0;
+    }
+}
+
 static void print_escaped(FILE *out, const char *s, uint64_t len, uint64_t max)
 {
     for (uint64_t i = 0; i < len && i < max; i++) {
@@ -140,21 +152,45 @@ static void print_json(FILE *out, json_t *root)
     fputc('\n', out);
 }
 
-static int render_st(FILE *out, const weft_st_header *h, uint64_t file_size, const char *label,
-                     int json)
+/* The end of a report: with root (JSON), metadata, tensors, parameters and total are added and
+ * the object printed (and freed); without, the text lines of parameters per dtype and the total. */
+static void render_params(FILE *out, const weft_tensor_header *th, json_t *root, json_t *meta,
+                          json_t *tensors)
 {
-    uint64_t counts[WEFT_DTYPE_COUNT] = {0};
-    uint64_t total = weft_st_count_params(h, counts);
+    weft_tensor_param_count by[WEFT_TENSOR_MAX_DTYPES];
+    uint64_t total;
+    size_t n = weft_tensor_header_params(th, by, &total);
+    if (!root) {
+        fputs("parameters:\n", out);
+        for (size_t k = 0; k < n; k++)
+            print_count(out, by[k].dtype, by[k].count);
+        print_count(out, "total", total);
+        return;
+    }
+    json_t *params = json_object();
+    for (size_t k = 0; k < n; k++)
+        json_object_set_new(params, by[k].dtype, json_integer((json_int_t)by[k].count));
+    json_object_set_new(root, "metadata", meta);
+    json_object_set_new(root, "tensors", tensors);
+    json_object_set_new(root, "parameters", params);
+    json_object_set_new(root, "total", json_integer((json_int_t)total));
+    print_json(out, root);
+    json_decref(root);
+}
+
+static int render_st(FILE *out, const weft_tensor_header *th, const char *label, int json)
+{
+    const weft_st_header *h = th->st;
+    uint64_t file_size = th->file_size;
     if (json) {
         json_t *root =
             json_pack("{s:s, s:s, s:I, s:I}", "file", label, "format", "safetensors", "file_size",
                       (json_int_t)file_size, "header_len", (json_int_t)h->header_len);
-        json_t *meta = json_object(), *tensors = json_array(), *params = json_object();
-        if (!root || !meta || !tensors || !params) {
+        json_t *meta = json_object(), *tensors = json_array();
+        if (!root || !meta || !tensors) {
             json_decref(root);
             json_decref(meta);
             json_decref(tensors);
-            json_decref(params);
             return weft_err_set(WEFT_ENOMEM, "out of memory");
         }
         for (size_t i = 0; i < h->n_meta; i++)
@@ -169,16 +205,7 @@ static int render_st(FILE *out, const weft_st_header *h, uint64_t file_size, con
                           weft_dtype_name(t->dtype), "shape", dims_json(t->shape, t->rank), "bytes",
                           (json_int_t)(t->end - t->begin), "offset", (json_int_t)t->abs_begin));
         }
-        for (int d = 0; d < WEFT_DTYPE_COUNT; d++)
-            if (counts[d])
-                json_object_set_new(params, weft_dtype_name((weft_dtype)d),
-                                    json_integer((json_int_t)counts[d]));
-        json_object_set_new(root, "metadata", meta);
-        json_object_set_new(root, "tensors", tensors);
-        json_object_set_new(root, "parameters", params);
-        json_object_set_new(root, "total", json_integer((json_int_t)total));
-        print_json(out, root);
-        json_decref(root);
+        render_params(out, th, root, meta, tensors);
         return 0;
     }
     char human[32];
@@ -200,43 +227,27 @@ static int render_st(FILE *out, const weft_st_header *h, uint64_t file_size, con
         const weft_st_tensor *t = &h->tensors[i];
         fprintf(out, "  %-48s %-6s ", t->name, weft_dtype_name(t->dtype));
         char shape[64];
-        FILE *mem = fmemopen(shape, sizeof shape, "w");
-        if (mem) {
-            print_shape(mem, t->shape, t->rank);
-            fclose(mem);
-            shape[sizeof shape - 1] = 0;
-        } else {
-            shape[0] = 0;
-        }
+        shape_text(shape, sizeof shape, t->shape, t->rank);
         fprintf(out, "%-20s %12" PRIu64 "\n", shape, t->end - t->begin);
     }
-    fputs("parameters:\n", out);
-    for (int d = 0; d < WEFT_DTYPE_COUNT; d++)
-        if (counts[d])
-            print_count(out, weft_dtype_name((weft_dtype)d), counts[d]);
-    print_count(out, "total", total);
+    render_params(out, th, NULL, NULL, NULL);
     return 0;
 }
 
-static int render_gguf(FILE *out, const weft_gguf *g, uint64_t file_size, const char *label,
-                       int json)
+static int render_gguf(FILE *out, const weft_tensor_header *th, const char *label, int json)
 {
-    uint64_t counts[64] = {0}, total = 0;
-    for (size_t i = 0; i < g->n_tensors; i++) {
-        counts[g->tensors[i].type < 64 ? g->tensors[i].type : 63] += g->tensors[i].numel;
-        total += g->tensors[i].numel;
-    }
+    const weft_gguf *g = th->gguf;
+    uint64_t file_size = th->file_size;
     if (json) {
         json_t *root =
             json_pack("{s:s, s:s, s:I, s:i, s:i, s:I}", "file", label, "format", "gguf",
                       "file_size", (json_int_t)file_size, "version", (int)g->version, "alignment",
                       (int)g->alignment, "data_offset", (json_int_t)g->data_offset);
-        json_t *meta = json_object(), *tensors = json_array(), *params = json_object();
-        if (!root || !meta || !tensors || !params) {
+        json_t *meta = json_object(), *tensors = json_array();
+        if (!root || !meta || !tensors) {
             json_decref(root);
             json_decref(meta);
             json_decref(tensors);
-            json_decref(params);
             return weft_err_set(WEFT_ENOMEM, "out of memory");
         }
         for (size_t i = 0; i < g->n_kv; i++)
@@ -250,16 +261,7 @@ static int render_gguf(FILE *out, const weft_gguf *g, uint64_t file_size, const 
                                                      (json_int_t)t->size, "offset",
                                                      (json_int_t)t->abs_offset));
         }
-        for (uint32_t k = 0; k < 64; k++)
-            if (counts[k] && weft_gguf_type_name(k))
-                json_object_set_new(params, weft_gguf_type_name(k),
-                                    json_integer((json_int_t)counts[k]));
-        json_object_set_new(root, "metadata", meta);
-        json_object_set_new(root, "tensors", tensors);
-        json_object_set_new(root, "parameters", params);
-        json_object_set_new(root, "total", json_integer((json_int_t)total));
-        print_json(out, root);
-        json_decref(root);
+        render_params(out, th, root, meta, tensors);
         return 0;
     }
     char human[32];
@@ -281,30 +283,19 @@ static int render_gguf(FILE *out, const weft_gguf *g, uint64_t file_size, const 
     for (size_t i = 0; i < g->n_tensors; i++) {
         const weft_gguf_tensor *t = &g->tensors[i];
         char shape[64];
-        FILE *mem = fmemopen(shape, sizeof shape, "w");
-        if (mem) {
-            print_shape(mem, t->ne, t->n_dims);
-            fclose(mem);
-            shape[sizeof shape - 1] = 0;
-        } else {
-            shape[0] = 0;
-        }
+        shape_text(shape, sizeof shape, t->ne, t->n_dims);
         fprintf(out, "  %-48s %-7s %-20s %12" PRIu64 "\n", t->name, weft_gguf_type_name(t->type),
                 shape, t->size);
     }
-    fputs("parameters:\n", out);
-    for (uint32_t k = 0; k < 64; k++)
-        if (counts[k] && weft_gguf_type_name(k))
-            print_count(out, weft_gguf_type_name(k), counts[k]);
-    print_count(out, "total", total);
+    render_params(out, th, NULL, NULL, NULL);
     return 0;
 }
 
 int cli_inspect_render(FILE *out, const weft_tensor_header *h, const char *label, int json)
 {
     if (h->st)
-        return render_st(out, h->st, h->file_size, label, json);
+        return render_st(out, h, label, json);
     if (h->gguf)
-        return render_gguf(out, h->gguf, h->file_size, label, json);
+        return render_gguf(out, h, label, json);
     return weft_err_set(WEFT_EINVALID, "%s: no header to show", label);
 }
