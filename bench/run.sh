@@ -108,3 +108,7 @@ WEFT_BENCH_SIZE=$size bash "$src/bench/client_upload.sh" "$build"
 echo
 echo "== weft download through Xet: revision 2 after revision 1 (bench/client_xet.sh)"
 bash "$src/bench/client_xet.sh" "$build"
+
+echo
+echo "== weft inspect of a remote file: header bytes only (bench/inspect.sh)"
+WEFT_BENCH_SIZE=$size bash "$src/bench/inspect.sh" "$build"

@@ -60,5 +60,7 @@ int cmd_branch(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

@@ -22,6 +22,8 @@ static const cli_command commands[] = {
     {"token", cmd_token, "access tokens: create, revoke, ls"},
     {"store", cmd_store, "the chunk store: put, get, ls, rm, stats, fsck, gc"},
     {"xet", cmd_xet, "Xet formats on local files: chunk boundaries and hashes"},
+    {"inspect", cmd_inspect, "tensors, parameter counts and metadata of a safetensors/GGUF file"},
+    {"diff", cmd_diff, "compare two safetensors files tensor by tensor"},
     {"client (any Hub-compatible server, HF_ENDPOINT)", NULL, NULL},
     {"login", cmd_login, "check a Hub token and save it for weft and the hf tools"},
     {"logout", cmd_logout, "remove the saved token"},

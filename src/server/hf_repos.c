@@ -153,6 +153,8 @@ void hf_repo_info(weft_http_req *req)
         json_t *o =
             repo_object(&r.rec, r.git, &commit, 1, weft_http_req_query_bool(req, "blobs", 0), card);
         json_decref(card);
+        if (o && r.rec.type == WEFT_REPO_MODEL)
+            hf_model_summary(rt->h, r.git, &commit, o);
         char sha[41];
         weft_oid_to_hex(sha, &commit);
         weft_http_resp_header(req, "X-Repo-Commit", sha);

@@ -139,6 +139,12 @@ void hf_repo_delete(weft_http_req *req);
 void hf_repo_move(weft_http_req *req);
 void hf_repo_settings(weft_http_req *req);
 void hf_repo_info(weft_http_req *req);
+/* Adds `safetensors` and `gguf` to a model's info object from its tensor files' headers
+ * (hf_tensors.c); leaves a field out when a file cannot be read. */
+void hf_model_summary(hub *h, weft_repo *git, const weft_oid *commit, json_t *info);
+/* GET .../tensor-diff/{a}...{b}[?path=P]: files added/removed/changed between two revisions, and
+ * the tensor-by-tensor diff of every changed safetensors file (hf_tensors.c). */
+void hf_tensor_diff(weft_http_req *req);
 void hf_repo_list(weft_http_req *req);
 void hf_auth_check(weft_http_req *req);
 void hf_validate_yaml(weft_http_req *req);

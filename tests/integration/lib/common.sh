@@ -34,3 +34,9 @@ start_hub() {
     admin=$(grep -o 'hf_[A-Za-z0-9]*' "$work/serve.out" | head -1)
     [ -n "$admin" ] || fail "weft serve printed no admin token"
 }
+# json FILE EXPR: evaluates a JavaScript expression on the JSON in FILE (bound to `j`) and prints
+# the result as JSON (strings quoted), e.g. json out.json 'j.files.length'.
+json() {
+    node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(JSON.stringify(eval(process.argv[2])));' "$1" "$2"
+}

@@ -12,3 +12,9 @@ lines() { wc -l < "$1"; }
 bytes_in() { sed -nE 's/.* in=([0-9]+) .*/\1/p' | awk '{s+=$1} END {print s+0}'; }
 
 up() { "$weft" upload --quiet "$@"; }
+# client_env: weft client commands talk to the test hub ($base) as the admin, with their own
+# HF_HOME under $work and no other cache or token settings from the environment.
+client_env() {
+    export HF_HOME=$work/hf HF_TOKEN=$admin HF_ENDPOINT=$base
+    unset HF_HUB_CACHE WEFT_CHUNK_CACHE HF_TOKEN_PATH || true
+}
