@@ -42,12 +42,14 @@ void weft_weight_codec_free(weft_weight_codec *c)
     free(c);
 }
 
-/* Scratch for spans of up to `len` bytes (payloads need len + 8: plane mode bytes). */
+/* Scratch for spans of up to `len` bytes (payloads need len + 8: plane mode bytes; the escape
+ * words one word and 64 bytes of SIMD over-read past their end). */
+#define CODEC_SLACK 128
 static int codec_reserve(weft_weight_codec *c, size_t len)
 {
-    if (c->alloc >= len + 16)
+    if (c->alloc >= len + CODEC_SLACK)
         return 0;
-    size_t a = len + 16 > 65536 ? len + 16 : 65536;
+    size_t a = len + CODEC_SLACK > 65536 ? len + CODEC_SLACK : 65536;
     /* DIFF_ESC planes take n + esize * n bytes: up to twice the span. */
     uint8_t *p = malloc(2 * a), *t = malloc(a), *b = malloc(a), *w = malloc(a);
     if (p == NULL || t == NULL || b == NULL || w == NULL) {
