@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "store_optimize.h"
 #include "weft/fsutil.h"
 #include "weft/sha256.h"
 #include "weft/store.h"
@@ -115,7 +116,7 @@ static const char rm_help[] =
     "  weft store rm 71487aaca73fc2634f683d8310c2bd4f018b896e51220ba7a13d5a0c27a54663\n";
 
 static const char stats_help[] =
-    "usage: weft store stats [--json]\n"
+    "usage: weft store stats [--json] [--by codec]\n"
     "\n"
     "  files           files in the store\n"
     "  logical bytes   the sum of their sizes\n"
@@ -126,6 +127,12 @@ static const char stats_help[] =
     "\n"
     "--json prints {\"files\":..,\"logical_bytes\":..,\"unique_bytes\":..,\"physical_bytes\":..,\n"
     "\"dedup_ratio\":..,\"chunks\":..,\"xorbs\":..} on one line.\n"
+    "\n"
+    "--by codec prints, per codec chunks are stored in, their chunks, logical bytes and\n"
+    "physical bytes (chunk headers included): none, lz4, bg4-lz4 for chunks of re-coded xorbs\n"
+    "kept in a Xet scheme, weft-* for weight frames by their main method (weft store\n"
+    "optimize), and xet for whole xorbs never re-coded (physical = their objects). With --json,\n"
+    "one object {codec: {chunks, logical_bytes, physical_bytes}}.\n"
     "\n"
     "example:\n"
     "  weft store stats --json | jq .dedup_ratio\n";
@@ -164,7 +171,7 @@ typedef struct store_sub {
 
 static const store_sub store_subs[] = {
     {"put", put_help},     {"get", get_help},   {"ls", ls_help}, {"rm", rm_help},
-    {"stats", stats_help}, {"fsck", fsck_help}, {"gc", gc_help},
+    {"stats", stats_help}, {"fsck", fsck_help}, {"gc", gc_help}, {"optimize", store_optimize_help},
 };
 
 /* ---- put -------------------------------------------------------------------------------- */
@@ -540,9 +547,17 @@ static int store_rm(weft_store *s, int argc, char **argv)
 
 static int store_stats(weft_store *s, int argc, char **argv)
 {
-    int json = argc > 1 && strcmp(argv[1], "--json") == 0;
-    if (argc > 1 + json)
-        return cli_usage_error("store stats", "stats takes only --json");
+    int json = 0, by_codec = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--by") == 0 && i + 1 < argc && strcmp(argv[i + 1], "codec") == 0)
+            by_codec = ++i;
+        else
+            return cli_usage_error("store stats", "stats takes only --json and --by codec");
+    }
+    if (by_codec)
+        return store_stats_codecs(s, json);
     weft_store_stats st;
     int rc = weft_store_get_stats(s, &st);
     if (rc < 0)
@@ -722,6 +737,8 @@ int cmd_store(int argc, char **argv)
         status = store_stats(s, n, rest);
     else if (strcmp(sub->name, "fsck") == 0)
         status = store_fsck(s, n, rest);
+    else if (strcmp(sub->name, "optimize") == 0)
+        status = store_optimize(s, n, rest);
     else
         status = store_gc(s, n, rest);
     weft_store_close(s);

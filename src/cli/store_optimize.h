@@ -1,0 +1,17 @@
+/* weft store optimize and weft store stats --by codec (src/cli/store_optimize.c), called by
+ * cmd_store.c's dispatch. */
+#ifndef WEFT_CLI_STORE_OPTIMIZE_H
+#define WEFT_CLI_STORE_OPTIMIZE_H
+
+#include "weft/store.h"
+
+extern const char store_optimize_help[];
+
+/* weft store optimize FILE_HASH [--base HASH] [--no-delta] [--json], on an open store.
+ * argv[0] is "optimize". Returns a CLI_EXIT_* code. */
+int store_optimize(weft_store *s, int argc, char **argv);
+
+/* Prints the per-codec table of weft store stats --by codec (JSON with json). */
+int store_stats_codecs(weft_store *s, int json);
+
+#endif
