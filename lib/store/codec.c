@@ -5,7 +5,7 @@
  * raw length) followed by one weight frame (weft/weight_codec.h). Hashes are of raw bytes, so
  * the chunk hash, the xorb hash and every file hash stay what they were; only the object's
  * bytes and its footer's physical offsets change. The re-coded object is written under a new
- * name, "<xorb hex>.w<generation>", recorded in xorbs.object.
+ * name, "<xorb hex>.w<generation>.<8 random hex>", recorded in xorbs.object.
  *
  * Delta spans carry base_ref = (base number << 40) | byte offset in the base file, the base
  * number being a row of `bases` (never deleted, so numbers are never reused). Decoding reads
@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/rand.h>
 
 #include "store_internal.h"
 #include "weft/chunker.h"
@@ -647,9 +649,10 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
         size_t raw_len = f->raw_off[k + 1] - f->raw_off[k], flen = 0;
         int ub = 0;
         int recode = used[k] != UINT64_MAX && chunk[4] != WEFT_STORE_SCHEME_WEIGHT;
-        if (used[k] != UINT64_MAX && !recode && o->opts != NULL && o->opts->no_delta &&
-            plen >= WEFT_XORB_CHUNK_HEADER_LEN) {
-            /* --no-delta: a frame with delta spans is coded again without them. */
+        int no_delta = o->opts != NULL && o->opts->no_delta, has_delta = 0;
+        if (used[k] != UINT64_MAX && !recode && (no_delta || delta)) {
+            /* A frame with delta spans is coded again without them under --no-delta; one
+             * without is tried as a delta when there is a base. */
             size_t ns = 0;
             rc = codec_parse(o->codec, chunk + WEFT_XORB_CHUNK_HEADER_LEN,
                              plen - WEFT_XORB_CHUNK_HEADER_LEN, raw_len, &ns);
@@ -658,7 +661,8 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
                 goto out;
             }
             for (size_t i = 0; i < ns; i++)
-                recode |= o->codec->spans[i].needs_base;
+                has_delta |= o->codec->spans[i].needs_base;
+            recode = no_delta ? has_delta : !has_delta;
         }
         if (recode) {
             const uint8_t *raw = NULL;
@@ -671,7 +675,7 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
             uint8_t *copy = o->out + o->obj_cap - WEFT_XET_CHUNK_MAX;
             memcpy(copy, raw, raw_len);
             /* Undoing a delta keeps the plain frame even when larger (at worst the raw bytes). */
-            size_t limit = chunk[4] == WEFT_STORE_SCHEME_WEIGHT ? SIZE_MAX : plen;
+            size_t limit = no_delta && has_delta ? SIZE_MAX : plen;
             rc = opt_code_chunk(o, f, k, copy, used[k], limit, delta, &flen, &ub);
             if (rc < 0)
                 goto out;
@@ -727,7 +731,15 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
     }
     char hex[WEFT_HASH_HEX_LEN + 1];
     weft_xet_hash_to_hex(hex, x);
-    snprintf(name, sizeof name, "%s.w%ld", hex, gen);
+    /* A random tail keeps concurrent optimizers of one xorb from ever writing the same name
+     * (the loser deletes its own object, never the winner's). */
+    uint8_t tag[4];
+    if (RAND_bytes(tag, sizeof tag) != 1) {
+        rc = weft_err_set(WEFT_EIO, "optimize: no random bytes for an object name");
+        goto out;
+    }
+    snprintf(name, sizeof name, "%s.w%ld.%02x%02x%02x%02x", hex, gen, tag[0], tag[1], tag[2],
+             tag[3]);
     weft_backend_part parts[2] = {{.p = o->out, .len = w}, {.p = footer.data, .len = footer.len}};
     rc = s->backend->put(s->backend, name, parts, 2);
     if (rc == 0)

@@ -57,7 +57,7 @@ void weft_store__rollback(weft_store *s);
 int weft_store__xorb_insert(weft_store *s, const weft_xorb_footer *f, uint64_t stored_bytes,
                             int move_chunks);
 
-/* Longest backend object name of a xorb: "<64 hex>.w<generation>". */
+/* Longest backend object name of a xorb: "<64 hex>.w<generation>.<random>". */
 #define WEFT_STORE_OBJ_MAX 96
 
 /* The backend object holding xorb x: its Xet hex name, or the name of its re-coded object
