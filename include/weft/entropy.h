@@ -51,8 +51,9 @@ enum {
 /* Byte histogram of a stream (the encoder's first pass; exposed so callers can estimate). */
 void weft_entropy_histogram(uint32_t counts[256], const uint8_t *in, size_t n);
 
-/* Size in bytes that weft_entropy_encode would produce for a stream with this histogram
- * (exact, without encoding). n is the sum of counts. */
+/* Size in bytes that weft_entropy_encode would produce for a stream with this histogram,
+ * without encoding: exact up to the rounding of the four bit streams (within 8 bytes). n is
+ * the sum of counts. */
 size_t weft_entropy_estimate(const uint32_t counts[256], size_t n);
 
 /* Encodes in[0..n) into out[0..cap) and sets *out_len. Picks the smallest mode. */

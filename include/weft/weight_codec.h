@@ -17,6 +17,10 @@
  *               unsigned integers; d = o(fine) - o(base) mod 2^16 (FP32: 2^32), zigzag-coded,
  *               split into byte planes (high first), each an entropy block;
  *   - XOR       (needs the base) fine ^ base, rotated as in FLOAT, in byte planes.
+ *   - DIFF_ESC  (needs the base) the DIFF value z as one byte plane min(z, 255), and for each
+ *               element where z ≥ 255 the value z - 255 in escape byte planes (high first):
+ *               small moves cost one symbol instead of two, so fine-tunes code smaller and
+ *               decode faster than with DIFF.
  * Partial elements at either end of a span (a chunk cut inside an element) are kept verbatim.
  * Every bit pattern round-trips exactly (NaNs, ±0, infinities, subnormals).
  *
@@ -25,7 +29,7 @@
  *   varint raw_len    decoded bytes (≤ WEFT_WEIGHT_FRAME_MAX)
  *   varint n_spans    (≥ 1, ≤ WEFT_WEIGHT_MAX_SPANS)
  *   per span: u8 method, u8 dtype, u8 phase, varint len, varint payload_len,
- *             [varint64 base_ref, only for DIFF and XOR], payload
+ *             [varint64 base_ref, only for DIFF, XOR and DIFF_ESC], payload
  * A frame decodes alone, given for DIFF/XOR spans the base bytes of that span; the frame keeps
  * each such span's offset, length and the caller's opaque base_ref so the caller can find them.
  *
@@ -63,6 +67,7 @@ enum {
     WEFT_WEIGHT_FLOAT = 2,
     WEFT_WEIGHT_DIFF = 3,
     WEFT_WEIGHT_XOR = 4,
+    WEFT_WEIGHT_DIFF_ESC = 5,
 };
 
 /* One span of a chunk's layout, as the caller describes it to the encoder. */
@@ -82,11 +87,22 @@ typedef struct weft_weight_span_info {
     size_t len;        /* decoded bytes */
     int dtype;         /* WEFT_WEIGHT_* */
     unsigned phase;    /* as in weft_weight_span */
-    int method;        /* WEFT_WEIGHT_STORED .. XOR */
-    int needs_base;    /* 1 for DIFF and XOR: decoding needs len base bytes for this span */
+    int method;        /* WEFT_WEIGHT_STORED .. DIFF_ESC */
+    int needs_base;    /* 1 for DIFF, XOR, DIFF_ESC: decoding needs len base bytes for the span */
     uint64_t base_ref; /* as given to the encoder (0 unless needs_base) */
     size_t coded_len;  /* payload bytes in the frame */
 } weft_weight_span_info;
+
+/* A tensor's data in a file, for weft_weight_layout: regions are sorted by offset and do not
+ * overlap; bytes outside every region (the file header, padding) are RAW. */
+typedef struct weft_weight_region {
+    uint64_t offset;     /* file offset of the first data byte */
+    uint64_t len;        /* data bytes */
+    int dtype;           /* WEFT_WEIGHT_* (RAW for dtypes the codecs do not model) */
+    const uint8_t *base; /* NULL, or len bytes of the matching base tensor (same dtype, shape) */
+    uint64_t base_ref;   /* the caller's tag for the base tensor's first byte; a span starting
+                            k bytes into the region gets base_ref + k */
+} weft_weight_region;
 
 typedef struct weft_weight_codec weft_weight_codec;
 
@@ -100,8 +116,16 @@ size_t weft_weight_dtype_size(int dtype);
 /* "raw", "bf16", "f16", "f32", or NULL. */
 const char *weft_weight_dtype_name(int dtype);
 
-/* "stored", "entropy", "float", "diff", "xor", or NULL. */
+/* "stored", "entropy", "float", "diff", "xor", "diff-esc", or NULL. */
 const char *weft_weight_method_name(int method);
+
+/* The layout of the chunk at file bytes [start, start + len): spans in order (adjacent RAW bytes
+ * merged), phases from each region's offset, base pointers advanced to the span. Writes at
+ * most max_spans spans and sets *n_spans_out; WEFT_ELIMIT if more are needed, WEFT_EINVALID if
+ * the regions are unsorted or overlap. */
+WEFT_MUST_USE int weft_weight_layout(weft_weight_span *spans, size_t max_spans,
+                                     size_t *n_spans_out, const weft_weight_region *regions,
+                                     size_t n_regions, uint64_t start, size_t len);
 
 /* Capacity that always suffices for the frame of a len-byte chunk cut into n_spans spans. */
 size_t weft_weight_frame_bound(size_t len, size_t n_spans);

@@ -92,6 +92,19 @@ void weft_tensor__xor_join(uint8_t *out, const uint8_t *const planes[4], const u
                            size_t n, size_t esize);
 
 
+/* DIFF_ESC planes: a[i] = min(z, 255) for the zigzag difference z; each escape (a[i] == 255)
+ * puts z - 255 into esize escape planes, high byte first, plane k at esc + k*e for e escapes.
+ * The split returns e (esc needs room for esize*n bytes). For the join, esc_words turns the
+ * escape planes esc[k] back into e little-endian words holding z (plus one zero word after
+ * them: words needs esize*(e+1) bytes); the join consumes them in order (a has exactly e
+ * bytes 255, which count_escapes tells). */
+size_t weft_tensor__diffesc_split(uint8_t *a, uint8_t *esc, const uint8_t *fine,
+                                  const uint8_t *base, size_t n, size_t esize);
+size_t weft_tensor__count_escapes(const uint8_t *a, size_t n);
+void weft_tensor__esc_words(uint8_t *words, const uint8_t *const esc[4], size_t e, size_t esize);
+void weft_tensor__diffesc_join(uint8_t *out, const uint8_t *a, const uint8_t *words,
+                               const uint8_t *base, size_t n, size_t esize);
+
 /* AVX2 fast paths for 16-bit elements (arch/x86/planes_avx2.c): each does the largest multiple
  * of 32 elements of n and returns that count. weft_tensor__use_avx2() says whether to call
  * them (CPU support and WEFT_KERNEL). */
@@ -107,5 +120,14 @@ size_t weft_tensor__xor_split16_avx2(uint8_t *planes, const uint8_t *fine, const
                                      size_t n);
 size_t weft_tensor__xor_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8_t *lo,
                                     const uint8_t *base, size_t n);
+/* Escapes (bytes 255) in the largest multiple of 32 bytes of a[0..n); *done gets that length. */
+size_t weft_tensor__count_escapes_avx2(const uint8_t *a, size_t n, size_t *done);
+
+/* AVX-512 with VBMI2 (expand): the DIFF_ESC join for 16-bit elements, 32 at a time without
+ * branches; *j counts the escape words used. Returns the elements done. Reads up to 64 bytes
+ * past the last escape word: words must have that much room. */
+int weft_tensor__use_avx512_vbmi2(void);
+size_t weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const uint8_t *words,
+                                          size_t *j, const uint8_t *base, size_t n);
 
 #endif

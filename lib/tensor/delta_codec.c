@@ -37,6 +37,18 @@ size_t weft_tensor__xor_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8
     (void)out, (void)hi, (void)lo, (void)base, (void)n;
     return 0;
 }
+size_t weft_tensor__count_escapes_avx2(const uint8_t *a, size_t n, size_t *done)
+{
+    (void)a, (void)n;
+    *done = 0;
+    return 0;
+}
+size_t weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const uint8_t *words,
+                                          size_t *j, const uint8_t *base, size_t n)
+{
+    (void)out, (void)a, (void)words, (void)j, (void)base, (void)n;
+    return 0;
+}
 #endif
 
 static inline uint16_t delta_order16(uint16_t w)
@@ -149,4 +161,96 @@ void weft_tensor__xor_join(uint8_t *out, const uint8_t *const planes[4], const u
     weft_tensor__float_join(out + i * esize, rest, n - i, esize);
     for (size_t j = i * esize; j < n * esize; j++)
         out[j] ^= base[j];
+}
+
+/* DIFF_ESC: the zigzag difference z as one byte per element while it is small: a[i] = z when
+ * z < 255, else 255 and z - 255 goes to the escape planes (one entry per escape, high byte
+ * first). A fine-tune moves most weights by a few units in the last place, so the high planes
+ * of DIFF are nearly all zero yet cost a whole bit per element under Huffman; here they cost
+ * only the escape symbol's share, and the decoder has half the symbols to decode. */
+static inline uint32_t delta_z(const uint8_t *fine, const uint8_t *base, size_t i, size_t esize)
+{
+    if (esize == 2) {
+        uint16_t d = (uint16_t)(delta_order16(weft_tensor__load16(fine + 2 * i)) -
+                                delta_order16(weft_tensor__load16(base + 2 * i)));
+        return (uint16_t)(d << 1 ^ ((d & 0x8000) ? 0xffff : 0));
+    }
+    uint32_t d = delta_order32(weft_tensor__load32(fine + 4 * i)) -
+                 delta_order32(weft_tensor__load32(base + 4 * i));
+    return d << 1 ^ ((d & 0x80000000u) ? 0xffffffffu : 0);
+}
+
+size_t weft_tensor__diffesc_split(uint8_t *a, uint8_t *esc, const uint8_t *fine,
+                                  const uint8_t *base, size_t n, size_t esize)
+{
+    size_t e = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t z = delta_z(fine, base, i, esize);
+        a[i] = z < 255 ? (uint8_t)z : 255;
+        e += z >= 255;
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < n && j < e; i++) {
+        if (a[i] != 255)
+            continue;
+        uint32_t x = delta_z(fine, base, i, esize) - 255;
+        for (size_t k = 0; k < esize; k++)
+            esc[k * e + j] = (uint8_t)(x >> (8 * (esize - 1 - k)));
+        j++;
+    }
+    return e;
+}
+
+size_t weft_tensor__count_escapes(const uint8_t *a, size_t n)
+{
+    size_t i = 0, e = 0;
+    if (weft_tensor__use_avx2())
+        e = weft_tensor__count_escapes_avx2(a, n, &i);
+    for (; i < n; i++)
+        e += a[i] == 255;
+    return e;
+}
+
+void weft_tensor__esc_words(uint8_t *words, const uint8_t *const esc[4], size_t e, size_t esize)
+{
+    for (size_t j = 0; j < e; j++) {
+        if (esize == 2) {
+            weft_tensor__store16(words + 2 * j, (uint16_t)(255 + (esc[0][j] << 8 | esc[1][j])));
+        } else {
+            uint32_t x = (uint32_t)esc[0][j] << 24 | (uint32_t)esc[1][j] << 16 |
+                         (uint32_t)esc[2][j] << 8 | esc[3][j];
+            weft_tensor__store32(words + 4 * j, 255 + x);
+        }
+    }
+    memset(words + esize * e, 0, esize); /* the join may read one word past the last */
+}
+
+void weft_tensor__diffesc_join(uint8_t *out, const uint8_t *a, const uint8_t *words,
+                               const uint8_t *base, size_t n, size_t esize)
+{
+    size_t j = 0, i = 0;
+    if (esize == 2) {
+        if (weft_tensor__use_avx512_vbmi2())
+            i = weft_tensor__diffesc_join16_avx512(out, a, words, &j, base, n);
+        /* Branchless: an escape takes the next word, others add nothing and keep j. */
+        for (; i < n; i++) {
+            uint16_t isesc = a[i] == 255;
+            uint16_t w = weft_tensor__load16(words + 2 * j);
+            uint16_t z = isesc ? w : a[i];
+            j += isesc;
+            uint16_t d = (uint16_t)(z >> 1 ^ ((z & 1) ? 0xffff : 0));
+            uint16_t o = (uint16_t)(delta_order16(weft_tensor__load16(base + 2 * i)) + d);
+            weft_tensor__store16(out + 2 * i, delta_unorder16(o));
+        }
+        return;
+    }
+    for (; i < n; i++) {
+        uint32_t isesc = a[i] == 255;
+        uint32_t w = weft_tensor__load32(words + 4 * j);
+        uint32_t z = isesc ? w : a[i];
+        j += isesc;
+        uint32_t d = z >> 1 ^ ((z & 1) ? 0xffffffffu : 0);
+        uint32_t o = delta_order32(weft_tensor__load32(base + 4 * i)) + d;
+        weft_tensor__store32(out + 4 * i, delta_unorder32(o));
+    }
 }

@@ -16,6 +16,19 @@ int weft_tensor__use_avx2(void)
 #endif
 }
 
+int weft_tensor__use_avx512_vbmi2(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    static volatile int cached = -1;
+    if (cached < 0)
+        cached = (weft_cpu_features() & WEFT_CPU_AVX512) != 0 &&
+                 __builtin_cpu_supports("avx512vbmi2");
+    return cached;
+#else
+    return 0;
+#endif
+}
+
 #if !defined(__x86_64__) && !defined(__i386__)
 /* Never called off x86 (weft_tensor__use_avx2 is 0); defined so the references link. */
 size_t weft_tensor__float_split16_avx2(uint8_t *planes, const uint8_t *in, size_t n)

@@ -17,8 +17,9 @@
 static const uint8_t FRAME_MAGIC[4] = {'W', 'T', 'C', 1};
 
 struct weft_weight_codec {
-    uint8_t *planes; /* split planes (encode) or decoded planes (decode) */
+    uint8_t *planes; /* split planes (encode) or decoded planes (decode): 2 * alloc bytes */
     uint8_t *try_buf, *best_buf;
+    uint8_t *words; /* DIFF_ESC escape words (decode) */
     size_t alloc;
 };
 
@@ -37,28 +38,35 @@ void weft_weight_codec_free(weft_weight_codec *c)
     free(c->planes);
     free(c->try_buf);
     free(c->best_buf);
+    free(c->words);
     free(c);
 }
 
-/* Scratch for spans of up to `len` bytes (payloads need len + 8: plane mode bytes). */
+/* Scratch for spans of up to `len` bytes (payloads need len + 8: plane mode bytes; the escape
+ * words one word and 64 bytes of SIMD over-read past their end). */
+#define CODEC_SLACK 128
 static int codec_reserve(weft_weight_codec *c, size_t len)
 {
-    if (c->alloc >= len + 16)
+    if (c->alloc >= len + CODEC_SLACK)
         return 0;
-    size_t a = len + 16 > 65536 ? len + 16 : 65536;
-    uint8_t *p = malloc(a), *t = malloc(a), *b = malloc(a);
-    if (p == NULL || t == NULL || b == NULL) {
+    size_t a = len + CODEC_SLACK > 65536 ? len + CODEC_SLACK : 65536;
+    /* DIFF_ESC planes take n + esize * n bytes: up to twice the span. */
+    uint8_t *p = malloc(2 * a), *t = malloc(a), *b = malloc(a), *w = malloc(a);
+    if (p == NULL || t == NULL || b == NULL || w == NULL) {
         free(p);
         free(t);
         free(b);
+        free(w);
         return weft_err_set(WEFT_ENOMEM, "weight codec: out of memory for %zu bytes", a);
     }
     free(c->planes);
     free(c->try_buf);
     free(c->best_buf);
+    free(c->words);
     c->planes = p;
     c->try_buf = t;
     c->best_buf = b;
+    c->words = w;
     c->alloc = a;
     return 0;
 }
@@ -86,8 +94,8 @@ const char *weft_weight_dtype_name(int dtype)
 
 const char *weft_weight_method_name(int method)
 {
-    static const char *const names[] = {"stored", "entropy", "float", "diff", "xor"};
-    return method >= 0 && method <= WEFT_WEIGHT_XOR ? names[method] : NULL;
+    static const char *const names[] = {"stored", "entropy", "float", "diff", "xor", "diff-esc"};
+    return method >= 0 && method <= WEFT_WEIGHT_DIFF_ESC ? names[method] : NULL;
 }
 
 /* Span header: method, dtype, phase, varint len, varint payload_len, varint base_ref. */
@@ -112,7 +120,8 @@ static void frame_split_span(size_t len, size_t esize, unsigned phase, size_t *h
 
 static int frame_is_delta(int method)
 {
-    return method == WEFT_WEIGHT_DIFF || method == WEFT_WEIGHT_XOR;
+    return method == WEFT_WEIGHT_DIFF || method == WEFT_WEIGHT_XOR ||
+           method == WEFT_WEIGHT_DIFF_ESC;
 }
 
 /* Codes one span with a plane method into out (room: len + esize + 1); returns the size. The
@@ -127,6 +136,22 @@ static size_t frame_encode_planes(weft_weight_codec *c, uint8_t *out, int method
     memcpy(p, data, head);
     p += head;
     const uint8_t *el = data + head;
+    if (method == WEFT_WEIGHT_DIFF_ESC) {
+        /* Plane a at c->planes, escape planes after it. */
+        size_t e = weft_tensor__diffesc_split(c->planes, c->planes + n, el, base + head, n, esize);
+        size_t used = 0;
+        if (weft_entropy_encode(p, n + 1, &used, c->planes, n) != 0)
+            return (size_t)-1;
+        p += used;
+        for (size_t k = 0; k < esize; k++) {
+            if (weft_entropy_encode(p, e + 1, &used, c->planes + n + k * e, e) != 0)
+                return (size_t)-1;
+            p += used;
+        }
+        memcpy(p, data + head + n * esize, tail);
+        p += tail;
+        return (size_t)(p - out);
+    }
     if (method == WEFT_WEIGHT_FLOAT)
         weft_tensor__float_split(c->planes, el, n, esize);
     else if (method == WEFT_WEIGHT_DIFF)
@@ -172,15 +197,22 @@ static int frame_encode_span(weft_weight_codec *c, size_t *size_out, int *method
     } else {
         size_t sz;
         if (s->base != NULL) {
-            sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF, data, s->base, len, esize,
-                                     s->phase);
-            FRAME_TAKE(WEFT_WEIGHT_DIFF, sz);
-            sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_XOR, data, s->base, len, esize,
-                                     s->phase);
-            FRAME_TAKE(WEFT_WEIGHT_XOR, sz);
+            sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF_ESC, data, s->base, len,
+                                     esize, s->phase);
+            FRAME_TAKE(WEFT_WEIGHT_DIFF_ESC, sz);
+            /* The byte-plane forms win when most moves are large (escapes everywhere). */
+            if (best_len > len / 2) {
+                sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF, data, s->base, len,
+                                         esize, s->phase);
+                FRAME_TAKE(WEFT_WEIGHT_DIFF, sz);
+                sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_XOR, data, s->base, len,
+                                         esize, s->phase);
+                FRAME_TAKE(WEFT_WEIGHT_XOR, sz);
+            }
         }
-        /* Without a base, or when the delta hardly pays (an unrelated base), the float codec. */
-        if (s->base == NULL || best_len > len / 10 * 8) {
+        /* Without a base, or when the delta pays less than 2x (a base that is not one), the
+         * float codec too. */
+        if (s->base == NULL || best_len > len / 2) {
             sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_FLOAT, data, NULL, len, esize,
                                      s->phase);
             FRAME_TAKE(WEFT_WEIGHT_FLOAT, sz);
@@ -305,7 +337,7 @@ static int frame_next(frame_cursor *fc, weft_weight_span_info *si, const uint8_t
     si->phase = p[2];
     p += 3;
     size_t esize = weft_weight_dtype_size(si->dtype);
-    if (esize == 0 || si->phase >= esize || si->method > WEFT_WEIGHT_XOR)
+    if (esize == 0 || si->phase >= esize || si->method > WEFT_WEIGHT_DIFF_ESC)
         return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: method %d, dtype %d, phase %u",
                             index, si->method, si->dtype, si->phase);
     if (si->dtype == WEFT_WEIGHT_RAW && si->method > WEFT_WEIGHT_ENTROPY)
@@ -378,6 +410,27 @@ int weft_weight_frame_parse(size_t *raw_len_out, size_t *n_spans_out,
     return 0;
 }
 
+/* Decodes one entropy block of n symbols at *p (before end): a stored block is read in place,
+ * others are decoded into dst. *plane gets where the symbols are; *p moves past the block. */
+static int frame_plane(const uint8_t **plane, uint8_t *dst, const uint8_t **p, const uint8_t *end,
+                       size_t n, size_t index)
+{
+    size_t used = 0;
+    if (end - *p >= 1 && (*p)[0] == WEFT_ENTROPY_STORED) {
+        if ((size_t)(end - *p) - 1 < n)
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: plane truncated", index);
+        *plane = *p + 1;
+        *p += n + 1;
+        return 0;
+    }
+    int rc = weft_entropy_decode(dst, n, *p, (size_t)(end - *p), &used);
+    if (rc != 0)
+        return weft_err_wrap(rc, "weight frame: span %zu", index);
+    *plane = dst;
+    *p += used;
+    return 0;
+}
+
 /* Decodes one plane-coded span into out[0..len). */
 static int frame_decode_planes(weft_weight_codec *c, uint8_t *out, const weft_weight_span_info *si,
                                const uint8_t *payload, const uint8_t *base, size_t index)
@@ -390,27 +443,34 @@ static int frame_decode_planes(weft_weight_codec *c, uint8_t *out, const weft_we
     memcpy(out, p, head);
     p += head;
     const uint8_t *planes[4] = {NULL, NULL, NULL, NULL};
-    for (size_t k = 0; k < esize; k++) {
-        size_t used = 0;
-        if (end - p >= 1 && p[0] == WEFT_ENTROPY_STORED) {
-            /* A stored plane is read in place. */
-            if ((size_t)(end - p) - 1 < n)
-                return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: plane truncated",
-                                    index);
-            planes[k] = p + 1;
-            used = n + 1;
-        } else {
-            int rc = weft_entropy_decode(c->planes + k * n, n, p, (size_t)(end - p), &used);
+    uint8_t *el = out + head;
+    if (si->method == WEFT_WEIGHT_DIFF_ESC) {
+        const uint8_t *a;
+        int rc = frame_plane(&a, c->planes, &p, end, n, index);
+        if (rc != 0)
+            return rc;
+        size_t e = weft_tensor__count_escapes(a, n);
+        for (size_t k = 0; k < esize; k++) {
+            rc = frame_plane(&planes[k], c->planes + n + k * e, &p, end, e, index);
             if (rc != 0)
-                return weft_err_wrap(rc, "weight frame: span %zu plane %zu", index, k);
-            planes[k] = c->planes + k * n;
+                return rc;
         }
-        p += used;
+        if ((size_t)(end - p) != tail)
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: payload length mismatch",
+                                index);
+        weft_tensor__esc_words(c->words, planes, e, esize);
+        weft_tensor__diffesc_join(el, a, c->words, base + head, n, esize);
+        memcpy(el + n * esize, p, tail);
+        return 0;
+    }
+    for (size_t k = 0; k < esize; k++) {
+        int rc = frame_plane(&planes[k], c->planes + k * n, &p, end, n, index);
+        if (rc != 0)
+            return rc;
     }
     if ((size_t)(end - p) != tail)
         return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: payload length mismatch",
                             index);
-    uint8_t *el = out + head;
     if (si->method == WEFT_WEIGHT_FLOAT)
         weft_tensor__float_join(el, planes, n, esize);
     else if (si->method == WEFT_WEIGHT_DIFF)

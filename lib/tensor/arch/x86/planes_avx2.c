@@ -158,4 +158,15 @@ size_t weft_tensor__xor_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8
     return i;
 }
 
+size_t weft_tensor__count_escapes_avx2(const uint8_t *a, size_t n, size_t *done)
+{
+    size_t i = 0, e = 0;
+    const __m256i esc = _mm256_set1_epi8(-1);
+    for (; i + 32 <= n; i += 32)
+        e += (size_t)__builtin_popcount(
+            (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(avx2_load(a + i), esc)));
+    *done = i;
+    return e;
+}
+
 #endif
