@@ -225,8 +225,8 @@ void weft_store__served_view(weft_xorb_footer *f)
 const char *weft_store_codec_name(int codec)
 {
     static const char *const names[WEFT_STORE_N_CODECS] = {
-        "none", "lz4", "bg4-lz4", "weft-stored", "weft-entropy", "weft-float", "weft-diff",
-        "weft-xor"};
+        "none",       "lz4",       "bg4-lz4",  "weft-stored",  "weft-entropy",
+        "weft-float", "weft-diff", "weft-xor", "weft-diff-esc"};
     return codec >= 0 && codec < WEFT_STORE_N_CODECS ? names[codec] : NULL;
 }
 
@@ -249,7 +249,10 @@ static int codec_of(weft_store__codec *c, const uint8_t *chunk, size_t plen, siz
             best = c->spans[i].len;
             method = c->spans[i].method;
         }
-    return WEFT_STORE_CODEC_WEIGHT + method;
+    /* A method newer than this table is not counted (never an index out of range). */
+    return method >= 0 && method < WEFT_STORE_N_CODECS - WEFT_STORE_CODEC_WEIGHT
+               ? WEFT_STORE_CODEC_WEIGHT + method
+               : -1;
 }
 
 /* ---- removing a base ------------------------------------------------------------------------ */
