@@ -715,6 +715,18 @@ int cmd_store(int argc, char **argv)
             return CLI_EXIT_OK;
         }
     }
+    if (strcmp(sub->name, "optimize") == 0) {
+        /* --data DIR: a hub's data directory, bases found from its repos. */
+        for (int k = 1; k + 1 < n; k++) {
+            if (strcmp(rest[k], "--data") != 0)
+                continue;
+            const char *data = rest[k + 1];
+            memmove(rest + k, rest + k + 2, (size_t)(n - k - 2) * sizeof *rest);
+            status = store_optimize_hub(data, n - 2, rest);
+            free(rest);
+            return status;
+        }
+    }
     if (strcmp(sub->name, "put") == 0) {
         /* put opens one handle per worker thread. */
         status = store_put(dir, n, rest);

@@ -11,6 +11,10 @@ extern const char store_optimize_help[];
  * argv[0] is "optimize". Returns a CLI_EXIT_* code. */
 int store_optimize(weft_store *s, int argc, char **argv);
 
+/* weft store optimize --data DIR [REPO] [--json]: argv[0] is "optimize", --data DIR already
+ * taken out. Opens DIR/store itself. */
+int store_optimize_hub(const char *data, int argc, char **argv);
+
 /* Prints the per-codec table of weft store stats --by codec (JSON with json). */
 int store_stats_codecs(weft_store *s, int json);
 

@@ -34,12 +34,18 @@ ok "base and fine-tune (two revisions) uploaded"
 
 st() { "$weft" store --store "$work/data" "$@"; }
 before=$(st stats --json | json_field /dev/stdin physical_bytes)
-st optimize "$sb" > "$work/o1" || fail "optimize base: $(cat "$work/o1")"
-st optimize "$sf" --base "$sb" > "$work/o2" || fail "optimize ft: $(cat "$work/o2")"
+# the hub's data directory: bases found from the README card (base_model: admin/base)
+"$weft" store optimize --data "$work/data" > "$work/o1" 2>&1 || fail "optimize --data: $(cat "$work/o1")"
+cat "$work/o1"
+grep -q "^admin/base model.safetensors (sha256 ${sb:0:12})" "$work/o1" || fail "the base was not optimized"
+for s in "$sf" "$s2"; do
+    grep -q "^admin/ft model.safetensors (sha256 ${s:0:12}).*delta against sha256 ${sb:0:12}" "$work/o1" ||
+        fail "fine-tune ${s:0:12} was not coded against the base"
+done
+# explicit hashes: nothing left to do
 st optimize "$s2" --base "$sb" --json > "$work/o3" || fail "optimize ft rev 2: $(cat "$work/o3")"
-grep -q '"delta":true' "$work/o3" || fail "revision 2 was not coded as a delta: $(cat "$work/o3")"
+grep -q '"chunks_coded":0' "$work/o3" || fail "a second optimize re-coded chunks: $(cat "$work/o3")"
 after=$(st stats --json | json_field /dev/stdin physical_bytes)
-cat "$work/o1" "$work/o2"
 echo "physical bytes: $before before optimize, $after after"
 [ "$after" -lt $((before * 3 / 4)) ] || fail "optimize saved too little: $before -> $after"
 st stats --by codec | grep -q '^weft-diff' || fail "stats --by codec lists no deltas: $(st stats --by codec)"
