@@ -143,8 +143,8 @@ WEFT_MUST_USE int weft_store_reader_open(weft_store *s, const weft_hash *file, u
                                          uint64_t len, int flags, weft_store_reader **out);
 
 /* Passes the next min(max, left) bytes to cb (nothing at the end). */
-WEFT_MUST_USE int weft_store_reader_next(weft_store_reader *r, uint64_t max,
-                                         weft_store_write_cb cb, void *payload);
+WEFT_MUST_USE int weft_store_reader_next(weft_store_reader *r, uint64_t max, weft_store_write_cb cb,
+                                         void *payload);
 
 /* Bytes not read yet. */
 uint64_t weft_store_reader_left(const weft_store_reader *r);

@@ -107,8 +107,7 @@ static int base_file(weft_store *s, int64_t id, weft_hash *out)
     if (step == SQLITE_ROW)
         rc = weft_store__hash_col(out, st, 0);
     else if (step == SQLITE_DONE)
-        rc = weft_err_set(WEFT_ECORRUPT, "store index: no delta base numbered %lld",
-                          (long long)id);
+        rc = weft_err_set(WEFT_ECORRUPT, "store index: no delta base numbered %lld", (long long)id);
     else
         rc = weft_store__db_error(s, "find delta base");
     sqlite3_finalize(st);
@@ -197,8 +196,8 @@ int weft_store__chunk_decode(weft_store *s, weft_store__codec **codec, int allow
         c->ptrs[i] = dst;
     }
     if (rc == 0)
-        rc = weft_weight_frame_decode(c->wc, scratch, WEFT_XET_CHUNK_MAX, &got, frame,
-                                      frame_len, c->ptrs, n);
+        rc = weft_weight_frame_decode(c->wc, scratch, WEFT_XET_CHUNK_MAX, &got, frame, frame_len,
+                                      c->ptrs, n);
     if (rc == 0 && got != raw_len)
         rc = weft_err_set(WEFT_ECORRUPT, "chunk %u: its frame decodes to %zu bytes, not %zu", k,
                           got, raw_len);
@@ -357,9 +356,9 @@ typedef struct opt_ctx {
     int64_t base_id;
     weft_weight_span *spans;
     size_t spans_cap;
-    uint8_t *base_buf;  /* base bytes of the chunk being coded */
-    uint8_t *frame;     /* one encoded chunk: header + frame */
-    uint8_t *check;     /* the frame decoded again */
+    uint8_t *base_buf; /* base bytes of the chunk being coded */
+    uint8_t *frame;    /* one encoded chunk: header + frame */
+    uint8_t *check;    /* the frame decoded again */
     size_t frame_cap;
     uint8_t *obj, *out; /* the xorb as stored, the xorb re-coded */
     size_t obj_cap;
@@ -368,14 +367,10 @@ typedef struct opt_ctx {
 static int dtype_weight(weft_dtype d)
 {
     switch (d) {
-    case WEFT_DTYPE_BF16:
-        return WEFT_WEIGHT_BF16;
-    case WEFT_DTYPE_F16:
-        return WEFT_WEIGHT_F16;
-    case WEFT_DTYPE_F32:
-        return WEFT_WEIGHT_F32;
-    default:
-        return WEFT_WEIGHT_RAW;
+    case WEFT_DTYPE_BF16: return WEFT_WEIGHT_BF16;
+    case WEFT_DTYPE_F16: return WEFT_WEIGHT_F16;
+    case WEFT_DTYPE_F32: return WEFT_WEIGHT_F32;
+    default: return WEFT_WEIGHT_RAW;
     }
 }
 
@@ -489,8 +484,7 @@ static int opt_code_chunk(opt_ctx *o, const weft_xorb_footer *f, uint32_t k, con
                                   o->spans, n);
     if (rc < 0)
         return rc;
-    if (flen + WEFT_XORB_CHUNK_HEADER_LEN >= stored_len ||
-        flen > WEFT_XORB_MAX_COMPRESSED_LEN)
+    if (flen + WEFT_XORB_CHUNK_HEADER_LEN >= stored_len || flen > WEFT_XORB_MAX_COMPRESSED_LEN)
         return 0;
     /* Decode it again before trusting it: the bytes must come back exactly. */
     size_t ns = 0;
@@ -498,13 +492,12 @@ static int opt_code_chunk(opt_ctx *o, const weft_xorb_footer *f, uint32_t k, con
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < ns; i++) {
-        o->codec->ptrs[i] = o->codec->spans[i].needs_base ? o->base_buf + o->codec->spans[i].offset
-                                                           : NULL;
+        o->codec->ptrs[i] =
+            o->codec->spans[i].needs_base ? o->base_buf + o->codec->spans[i].offset : NULL;
         *used_base |= o->codec->spans[i].needs_base;
     }
     rc = weft_weight_frame_decode(o->codec->wc, o->check, WEFT_XET_CHUNK_MAX, &got,
-                                  o->frame + WEFT_XORB_CHUNK_HEADER_LEN, flen, o->codec->ptrs,
-                                  ns);
+                                  o->frame + WEFT_XORB_CHUNK_HEADER_LEN, flen, o->codec->ptrs, ns);
     if (rc < 0 || got != raw_len || memcmp(o->check, raw, raw_len) != 0)
         return weft_err_set(WEFT_ECORRUPT,
                             "optimize: chunk %u did not decode back to its bytes; nothing "
@@ -746,8 +739,8 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
     weft_backend_part parts[2] = {{.p = o->out, .len = w}, {.p = footer.data, .len = footer.len}};
     rc = s->backend->put(s->backend, name, parts, 2);
     if (rc == 0)
-        rc = opt_switch(o, &nf, old, old_coded, name, w + footer.len, used_base, any_delta,
-                        counts, &lost);
+        rc = opt_switch(o, &nf, old, old_coded, name, w + footer.len, used_base, any_delta, counts,
+                        &lost);
     if (rc < 0 || lost) {
         /* Not switched: the new object is nobody's. */
         int r = s->backend->remove(s->backend, name);
@@ -832,8 +825,7 @@ static int opt_file_has_deltas(weft_store *s, const weft_hash *file, int *yes)
 }
 
 int weft_store_optimize_file(weft_store *s, const weft_hash *file, const weft_hash *base,
-                             const weft_store_optimize_opts *opts,
-                             weft_store_optimize_result *out)
+                             const weft_store_optimize_opts *opts, weft_store_optimize_result *out)
 {
     weft_store_optimize_result res;
     opt_ctx o = {.s = s, .opts = opts, .res = &res};

@@ -207,8 +207,7 @@ int weft_store__xorb_object(weft_store *s, const weft_hash *x, char name[WEFT_ST
         size_t n = (size_t)sqlite3_column_bytes(st, 0);
         if (n <= WEFT_HASH_HEX_LEN || n >= WEFT_STORE_OBJ_MAX ||
             memcmp(o, name, WEFT_HASH_HEX_LEN) != 0) {
-            rc = weft_err_set(WEFT_ECORRUPT, "store index: xorb %s names object '%.80s'", name,
-                              o);
+            rc = weft_err_set(WEFT_ECORRUPT, "store index: xorb %s names object '%.80s'", name, o);
         } else {
             memcpy(name, o, n + 1);
             *coded = 1;

@@ -36,8 +36,8 @@ typedef struct read_ctx {
         weft_xorb_footer *f;
         char obj[WEFT_STORE_OBJ_MAX]; /* the object the footer came from */
     } cache[READ_FOOTER_CACHE];
-    int no_delta;              /* reading a delta base: a delta chunk here is corrupt */
-    weft_store__codec *codec;  /* weight-frame decoding, made on first need */
+    int no_delta;             /* reading a delta base: a delta chunk here is corrupt */
+    weft_store__codec *codec; /* weight-frame decoding, made on first need */
     unsigned cache_next;
     uint8_t *window;
     size_t window_cap;
@@ -151,8 +151,8 @@ static int read_term(read_ctx *c, const weft_store_term *t, const weft_xorb_foot
         for (uint32_t k = i; k < j && pos < stop; k++) {
             const uint8_t *raw = NULL;
             rc = weft_store__chunk_decode(c->s, &c->codec, !c->no_delta, f, k,
-                                          c->window + (f->phys_off[k] - f->phys_off[i]),
-                                          c->raw, c->verify, &raw);
+                                          c->window + (f->phys_off[k] - f->phys_off[i]), c->raw,
+                                          c->verify, &raw);
             if (rc < 0) {
                 rc = weft_err_wrap(WEFT_ECORRUPT, "xorb %s is damaged", name);
                 goto out;

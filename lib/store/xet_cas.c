@@ -616,16 +616,18 @@ static int xorb_read_served(weft_store *s, const char *name, const weft_xorb_foo
         }
         uint32_t raw_len = f->raw_off[k + 1] - f->raw_off[k];
         uint8_t hd[WEFT_XORB_CHUNK_HEADER_LEN];
-        weft_xorb_chunk_header h = {
-            .version = 0, .scheme = WEFT_XET_SCHEME_NONE, .compressed_len = raw_len,
-            .raw_len = raw_len};
+        weft_xorb_chunk_header h = {.version = 0,
+                                    .scheme = WEFT_XET_SCHEME_NONE,
+                                    .compressed_len = raw_len,
+                                    .raw_len = raw_len};
         weft_xorb_chunk_header_write(hd, &h);
         /* Copy the part of [header | raw] that falls inside the wanted range. */
         for (int part = 0; part < 2; part++) {
             uint64_t at = sf->phys_off[k] + (part ? WEFT_XORB_CHUNK_HEADER_LEN : 0);
             const uint8_t *p = part ? raw : hd;
             uint64_t n = part ? raw_len : WEFT_XORB_CHUNK_HEADER_LEN;
-            uint64_t lo = at > offset ? at : offset, hi = at + n < offset + len ? at + n : offset + len;
+            uint64_t lo = at > offset ? at : offset,
+                     hi = at + n < offset + len ? at + n : offset + len;
             if (lo < hi)
                 memcpy(dst + (lo - offset), p + (lo - at), (size_t)(hi - lo));
         }
@@ -648,12 +650,13 @@ int weft_store_xorb_read(weft_store *s, const weft_hash *xorb, uint64_t offset, 
         goto out;
     if (coded) {
         /* What clients see: the served view's offsets. */
-        uint64_t served = f->raw_off[f->n_chunks] + (uint64_t)WEFT_XORB_CHUNK_HEADER_LEN * f->n_chunks;
+        uint64_t served =
+            f->raw_off[f->n_chunks] + (uint64_t)WEFT_XORB_CHUNK_HEADER_LEN * f->n_chunks;
         if (offset > served || len > served - offset) {
             rc = weft_err_set(WEFT_EINVALID,
-                              "xorb %s: bytes [%llu, %llu) are outside its %llu chunk bytes",
-                              name, (unsigned long long)offset,
-                              (unsigned long long)(offset + len), (unsigned long long)served);
+                              "xorb %s: bytes [%llu, %llu) are outside its %llu chunk bytes", name,
+                              (unsigned long long)offset, (unsigned long long)(offset + len),
+                              (unsigned long long)served);
             goto out;
         }
         if (len == 0)

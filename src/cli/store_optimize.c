@@ -106,9 +106,9 @@ int store_optimize(weft_store *s, int argc, char **argv)
         printf("{\"file\":\"%s\",\"size\":%llu,\"chunks\":%u,\"chunks_coded\":%u,"
                "\"xorbs_rewritten\":%u,\"delta\":%s,\"before_bytes\":%llu,\"after_bytes\":%llu,"
                "\"codecs\":{",
-               hex, (unsigned long long)r.file_bytes, r.chunks, r.chunks_coded,
-               r.xorbs_rewritten, r.used_base ? "true" : "false",
-               (unsigned long long)r.before_bytes, (unsigned long long)r.after_bytes);
+               hex, (unsigned long long)r.file_bytes, r.chunks, r.chunks_coded, r.xorbs_rewritten,
+               r.used_base ? "true" : "false", (unsigned long long)r.before_bytes,
+               (unsigned long long)r.after_bytes);
         for (int i = 0, n = 0; i < WEFT_STORE_N_CODECS; i++) {
             if (r.codecs[i].chunks == 0)
                 continue;
@@ -148,15 +148,16 @@ int store_stats_codecs(weft_store *s, int json)
     for (int i = 0, n = 0; i <= WEFT_STORE_N_CODECS; i++) {
         if (st[i].chunks == 0)
             continue;
-        double ratio = st[i].stored_bytes ? (double)st[i].raw_bytes / (double)st[i].stored_bytes : 0;
+        double ratio =
+            st[i].stored_bytes ? (double)st[i].raw_bytes / (double)st[i].stored_bytes : 0;
         if (json) {
             printf("%s\"%s\":{\"chunks\":%llu,\"logical_bytes\":%llu,\"physical_bytes\":%llu}",
                    n++ ? "," : "", st[i].codec, (unsigned long long)st[i].chunks,
                    (unsigned long long)st[i].raw_bytes, (unsigned long long)st[i].stored_bytes);
         } else {
             char a[32], b[32];
-            printf("%-13s %10llu %14s %14s %7.2fx\n", st[i].codec,
-                   (unsigned long long)st[i].chunks, cli_human_bytes(a, sizeof a, st[i].raw_bytes),
+            printf("%-13s %10llu %14s %14s %7.2fx\n", st[i].codec, (unsigned long long)st[i].chunks,
+                   cli_human_bytes(a, sizeof a, st[i].raw_bytes),
                    cli_human_bytes(b, sizeof b, st[i].stored_bytes), ratio);
         }
     }
@@ -280,8 +281,9 @@ static int hub_optimize_repo(weft_store *s, const char *data, const char *name, 
     hub_base_model(sc.repo, &head, bm, sizeof bm);
     if (bm[0] != '\0' && strcmp(bm, name) != 0 &&
         hub_open_repo(data, bm, &sc.base_repo, &sc.base_head) < 0) {
-        fprintf(stderr, "weft: %s: base_model %s is not on this hub (%s); using earlier "
-                        "revisions as bases\n",
+        fprintf(stderr,
+                "weft: %s: base_model %s is not on this hub (%s); using earlier "
+                "revisions as bases\n",
                 name, bm, weft_err_last());
         weft_err_clear();
     }
@@ -313,8 +315,8 @@ static int hub_optimize_repo(weft_store *s, const char *data, const char *name, 
             f->has_base = 0;
         weft_store_optimize_result r;
         if (rc == 0)
-            rc = weft_store_optimize_file(s, &sf.xet_hash, f->has_base ? &bf.xet_hash : NULL,
-                                          NULL, &r);
+            rc = weft_store_optimize_file(s, &sf.xet_hash, f->has_base ? &bf.xet_hash : NULL, NULL,
+                                          &r);
         if (rc == WEFT_EINVALID && f->has_base) {
             /* The base is a delta already (an earlier run chose differently): code plainly. */
             f->has_base = 0;
@@ -369,8 +371,8 @@ int store_optimize_hub(const char *data, int argc, char **argv)
     char path[4096];
     snprintf(path, sizeof path, "%s/meta.db", data);
     if (!weft_fs_exists(path))
-        return cli_fail(weft_err_set(WEFT_EINVALID, "%s is not a hub data directory (no meta.db)",
-                                     data));
+        return cli_fail(
+            weft_err_set(WEFT_EINVALID, "%s is not a hub data directory (no meta.db)", data));
     snprintf(path, sizeof path, "%s/store", data);
     weft_store *s = NULL;
     int rc = weft_store_open(&s, path);
