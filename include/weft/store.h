@@ -283,6 +283,12 @@ WEFT_MUST_USE int weft_store_optimize_file(weft_store *s, const weft_hash *file,
 WEFT_MUST_USE int weft_store_stats_by_codec(weft_store *s,
                                             weft_store_codec_stats out[WEFT_STORE_N_CODECS + 1]);
 
+/* Logical bytes (the sum of the files' sizes) and physical bytes (the stored bytes, chunk
+ * headers included, of the distinct chunks they use; a chunk shared with files outside the set
+ * counts in full) of a set of files, for per-repo statistics. Reads each xorb's footer once. */
+WEFT_MUST_USE int weft_store_files_usage(weft_store *s, const weft_hash *files, size_t n,
+                                         uint64_t *logical, uint64_t *physical);
+
 /* ---- Xet CAS (lib/store/xet_cas.c) ----------------------------------------------------------
  * What the Xet CAS API of `weft serve` needs (specs/xet-storage.md §1.3–1.6): clients chunk and
  * pack files themselves, upload xorbs, then a shard naming each file's terms; downloads ask for a

@@ -342,6 +342,74 @@ int weft_store_stats_by_codec(weft_store *s, weft_store_codec_stats out[WEFT_STO
     return rc;
 }
 
+/* ---- usage of a set of files ------------------------------------------------------------------
+ */
+
+typedef struct usage_xorb {
+    weft_hash xorb;
+    uint8_t used[WEFT_XORB_MAX_CHUNKS / 8];
+} usage_xorb;
+
+static int usage_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, WEFT_HASH_LEN);
+}
+
+int weft_store_files_usage(weft_store *s, const weft_hash *files, size_t n, uint64_t *logical,
+                           uint64_t *physical)
+{
+    usage_xorb *v = NULL;
+    size_t nv = 0, cap = 0;
+    int rc = 0;
+    *logical = *physical = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        weft_store_file f;
+        weft_store_term *terms = NULL;
+        size_t nt = 0;
+        rc = weft_store_stat(s, &files[i], &f);
+        if (rc == 0)
+            rc = weft_store__terms_load(s, &files[i], &terms, &nt);
+        if (rc == 0)
+            *logical += f.size;
+        for (size_t t = 0; rc == 0 && t < nt; t++) {
+            usage_xorb *u = NULL;
+            for (size_t j = 0; j < nv && u == NULL; j++)
+                if (weft_hash_eq(&v[j].xorb, &terms[t].xorb))
+                    u = &v[j];
+            if (u == NULL) {
+                if (nv == cap) {
+                    size_t nc = cap ? cap * 2 : 16;
+                    usage_xorb *p = realloc(v, nc * sizeof *p);
+                    if (p == NULL) {
+                        rc = weft_err_set(WEFT_ENOMEM, "stats: out of memory");
+                        break;
+                    }
+                    v = p;
+                    cap = nc;
+                }
+                u = &v[nv++];
+                memset(u, 0, sizeof *u);
+                u->xorb = terms[t].xorb;
+            }
+            for (uint32_t k = terms[t].start; k < terms[t].end && k < WEFT_XORB_MAX_CHUNKS; k++)
+                u->used[k / 8] |= (uint8_t)(1u << (k % 8));
+        }
+        free(terms);
+    }
+    if (nv > 1)
+        qsort(v, nv, sizeof *v, usage_cmp);
+    for (size_t j = 0; rc == 0 && j < nv; j++) {
+        weft_xorb_footer *f = NULL;
+        rc = weft_store__load_footer(s, &v[j].xorb, 0, &f, NULL);
+        for (uint32_t k = 0; rc == 0 && k < f->n_chunks; k++)
+            if (v[j].used[k / 8] & (1u << (k % 8)))
+                *physical += f->phys_off[k + 1] - f->phys_off[k];
+        weft_xorb_footer_free(f);
+    }
+    free(v);
+    return rc;
+}
+
 /* ---- optimize -------------------------------------------------------------------------------- */
 
 typedef struct opt_ctx {

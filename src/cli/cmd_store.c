@@ -116,7 +116,7 @@ static const char rm_help[] =
     "  weft store rm 71487aaca73fc2634f683d8310c2bd4f018b896e51220ba7a13d5a0c27a54663\n";
 
 static const char stats_help[] =
-    "usage: weft store stats [--json] [--by codec]\n"
+    "usage: weft store stats [--json] [--by codec | --repo REPO_OR_NAMESPACE]\n"
     "\n"
     "  files           files in the store\n"
     "  logical bytes   the sum of their sizes\n"
@@ -133,6 +133,11 @@ static const char stats_help[] =
     "kept in a Xet scheme, weft-* for weight frames by their main method (weft store\n"
     "optimize), and xet for whole xorbs never re-coded (physical = their objects). With --json,\n"
     "one object {codec: {chunks, logical_bytes, physical_bytes}}.\n"
+    "\n"
+    "--repo R (DIR must be a hub's data directory) prints the files of model repo R in all its\n"
+    "revisions: their logical bytes and the physical bytes of the distinct chunks they use (a\n"
+    "chunk shared with other repos counts in full). R without a '/' is a namespace (user or\n"
+    "org): one line per repo, then one for all of them together (shared chunks counted once).\n"
     "\n"
     "example:\n"
     "  weft store stats --json | jq .dedup_ratio\n";
@@ -689,6 +694,7 @@ int cmd_store(int argc, char **argv)
     }
     /* A hub's data directory (weft serve) keeps its store in store/: accept it as well. */
     char hub_store_dir[4096];
+    const char *hub_data = dir;
     snprintf(hub_store_dir, sizeof hub_store_dir, "%s/meta.db", dir);
     if (weft_fs_exists(hub_store_dir)) {
         snprintf(hub_store_dir, sizeof hub_store_dir, "%s/store", dir);
@@ -713,6 +719,19 @@ int cmd_store(int argc, char **argv)
             fputs(sub->help, stdout);
             free(rest);
             return CLI_EXIT_OK;
+        }
+    }
+    if (strcmp(sub->name, "stats") == 0) {
+        /* --repo R: per repo (and per namespace) on a hub's data directory. */
+        for (int k = 1; k + 1 < n; k++) {
+            if (strcmp(rest[k], "--repo") != 0)
+                continue;
+            int json = 0;
+            for (int j = 1; j < n; j++)
+                json |= strcmp(rest[j], "--json") == 0;
+            status = store_stats_repo(hub_data, rest[k + 1], json);
+            free(rest);
+            return status;
         }
     }
     if (strcmp(sub->name, "optimize") == 0) {

@@ -182,7 +182,7 @@ typedef struct hub_scan {
     weft_oid base_head;
     hub_file *files;
     size_t n, cap;
-    const weft_oid *commit;
+    int all_lfs; /* every LFS file, not only safetensors (stats) */
 } hub_scan;
 
 static int hub_ends_with(const char *s, const char *suffix)
@@ -196,7 +196,7 @@ static int hub_ends_with(const char *s, const char *suffix)
 static int hub_scan_entry(const weft_repo_entry *e, void *payload)
 {
     hub_scan *sc = payload;
-    if (e->is_dir || !e->is_lfs || !hub_ends_with(e->path, ".safetensors"))
+    if (e->is_dir || !e->is_lfs || (!sc->all_lfs && !hub_ends_with(e->path, ".safetensors")))
         return 0;
     for (size_t i = 0; i < sc->n; i++)
         if (memcmp(sc->files[i].sha, e->lfs_sha256, 32) == 0)
@@ -354,6 +354,43 @@ static int hub_optimize_repo(weft_store *s, const char *data, const char *name, 
     return rc < 0 ? weft_err_wrap(rc, "%s", name) : 0;
 }
 
+/* The model repos of a hub ("ns/name", malloc'ed), of one namespace when ns is not NULL. */
+static void hub_list_repos(const char *data, const char *ns, char ***out, size_t *n_out)
+{
+    char path[4096], sub[4500];
+    char **names = NULL;
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/repos/models", data);
+    DIR *d1 = opendir(path);
+    struct dirent *a;
+    while (d1 != NULL && (a = readdir(d1)) != NULL) {
+        if (a->d_name[0] == '.' || (ns != NULL && strcmp(a->d_name, ns) != 0))
+            continue;
+        if (snprintf(sub, sizeof sub, "%s/%s", path, a->d_name) >= (int)sizeof sub)
+            continue;
+        DIR *d2 = opendir(sub);
+        struct dirent *b;
+        while (d2 != NULL && (b = readdir(d2)) != NULL) {
+            if (!hub_ends_with(b->d_name, ".git"))
+                continue;
+            char **p = realloc(names, (n + 1) * sizeof *names);
+            if (p == NULL)
+                break;
+            names = p;
+            size_t len = strlen(b->d_name) - 4;
+            char full[600];
+            snprintf(full, sizeof full, "%s/%.*s", a->d_name, (int)len, b->d_name);
+            names[n++] = strdup(full);
+        }
+        if (d2 != NULL)
+            closedir(d2);
+    }
+    if (d1 != NULL)
+        closedir(d1);
+    *out = names;
+    *n_out = n;
+}
+
 int store_optimize_hub(const char *data, int argc, char **argv)
 {
     const char *repo = NULL;
@@ -391,34 +428,7 @@ int store_optimize_hub(const char *data, int argc, char **argv)
         if (names != NULL)
             names[n++] = strdup(repo);
     } else {
-        char cmd[4500];
-        snprintf(path, sizeof path, "%s/repos/models", data);
-        DIR *d1 = opendir(path);
-        struct dirent *a;
-        while (d1 != NULL && (a = readdir(d1)) != NULL) {
-            if (a->d_name[0] == '.')
-                continue;
-            if (snprintf(cmd, sizeof cmd, "%s/%s", path, a->d_name) >= (int)sizeof cmd)
-                continue;
-            DIR *d2 = opendir(cmd);
-            struct dirent *b;
-            while (d2 != NULL && (b = readdir(d2)) != NULL) {
-                if (!hub_ends_with(b->d_name, ".git"))
-                    continue;
-                char **p = realloc(names, (n + 1) * sizeof *names);
-                if (p == NULL)
-                    break;
-                names = p;
-                size_t len = strlen(b->d_name) - 4;
-                char full[600];
-                snprintf(full, sizeof full, "%s/%.*s", a->d_name, (int)len, b->d_name);
-                names[n++] = strdup(full);
-            }
-            if (d2 != NULL)
-                closedir(d2);
-        }
-        if (d1 != NULL)
-            closedir(d1);
+        hub_list_repos(data, NULL, &names, &n);
     }
     for (int pass = 0; rc == 0 && pass < 2; pass++) {
         for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -457,4 +467,118 @@ int store_optimize_hub(const char *data, int argc, char **argv)
                cli_human_bytes(a, sizeof a, total.before_bytes),
                cli_human_bytes(b, sizeof b, total.after_bytes), ratio, total.chunks_coded);
     return CLI_EXIT_OK;
+}
+
+/* The Xet hashes of every LFS file of a repo's history that the store has (appended). */
+static int hub_repo_files(weft_store *s, const char *data, const char *name, weft_hash **v,
+                          size_t *n)
+{
+    hub_scan sc = {.all_lfs = 1};
+    weft_oid head;
+    int rc = hub_open_repo(data, name, &sc.repo, &head);
+    if (rc == 0)
+        rc = weft_repo_log(sc.repo, &head, 0, 0, hub_scan_commit, &sc, NULL);
+    for (size_t i = 0; rc == 0 && i < sc.n; i++) {
+        char hex[65];
+        weft_store_file f;
+        weft_hex_encode(hex, sc.files[i].sha, 32);
+        if (weft_store_lookup(s, hex, &f) < 0) {
+            weft_err_clear();
+            continue;
+        }
+        weft_hash *p = realloc(*v, (*n + 1) * sizeof *p);
+        if (p == NULL) {
+            rc = weft_err_set(WEFT_ENOMEM, "out of memory");
+            break;
+        }
+        *v = p;
+        (*v)[(*n)++] = f.xet_hash;
+    }
+    weft_repo_close(sc.repo);
+    free(sc.files);
+    return rc;
+}
+
+static int hub_print_usage(weft_store *s, const char *label, const weft_hash *v, size_t n, int json,
+                           int first)
+{
+    uint64_t logical = 0, physical = 0;
+    int rc = weft_store_files_usage(s, v, n, &logical, &physical);
+    if (rc < 0)
+        return rc;
+    double ratio = physical ? (double)logical / (double)physical : 0;
+    if (json) {
+        printf("%s\"%s\":{\"files\":%zu,\"logical_bytes\":%llu,\"physical_bytes\":%llu}",
+               first ? "" : ",", label, n, (unsigned long long)logical,
+               (unsigned long long)physical);
+    } else {
+        char a[32], b[32];
+        printf("%-40s %6zu %14s %14s %7.2fx\n", label, n, cli_human_bytes(a, sizeof a, logical),
+               cli_human_bytes(b, sizeof b, physical), ratio);
+    }
+    return 0;
+}
+
+int store_stats_repo(const char *data, const char *repo, int json)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/meta.db", data);
+    if (!weft_fs_exists(path))
+        return cli_fail(weft_err_set(
+            WEFT_EINVALID, "--repo needs a hub data directory (--store DIR with meta.db)"));
+    snprintf(path, sizeof path, "%s/store", data);
+    weft_store *s = NULL;
+    char **names = NULL;
+    size_t n = 0, n_all = 0;
+    weft_hash *all = NULL;
+    int rc = weft_store_open(&s, path);
+    if (rc < 0)
+        return cli_fail(rc);
+    int org = strchr(repo, '/') == NULL;
+    if (org) {
+        hub_list_repos(data, repo, &names, &n);
+        if (n == 0)
+            rc = weft_err_set(WEFT_ENOTFOUND, "no model repos under '%s'", repo);
+    } else {
+        names = malloc(sizeof *names);
+        if (names != NULL && (names[0] = strdup(repo)) != NULL)
+            n = 1;
+        else
+            rc = weft_err_set(WEFT_ENOMEM, "out of memory");
+    }
+    if (rc == 0 && json)
+        printf("{");
+    else if (rc == 0)
+        printf("%-40s %6s %14s %14s %8s\n", "repo", "files", "logical", "physical", "ratio");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        weft_hash *v = NULL;
+        size_t nv = 0;
+        rc = hub_repo_files(s, data, names[i], &v, &nv);
+        if (rc == 0)
+            rc = hub_print_usage(s, names[i], v, nv, json, i == 0);
+        for (size_t k = 0; rc == 0 && k < nv; k++) {
+            weft_hash *p = realloc(all, (n_all + 1) * sizeof *p);
+            if (p == NULL) {
+                rc = weft_err_set(WEFT_ENOMEM, "out of memory");
+                break;
+            }
+            all = p;
+            all[n_all++] = v[k];
+        }
+        free(v);
+    }
+    /* The org's line: chunks shared between its repos count once. */
+    if (rc == 0 && org) {
+        char label[300];
+        snprintf(label, sizeof label, "%s (all repos)", repo);
+        rc = hub_print_usage(s, label, all, n_all, json, 0);
+    }
+    if (rc == 0 && json)
+        printf("}\n");
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(all);
+    weft_store_close(s);
+    return rc < 0 ? cli_fail(rc) : CLI_EXIT_OK;
 }

@@ -15,6 +15,10 @@ int store_optimize(weft_store *s, int argc, char **argv);
  * taken out. Opens DIR/store itself. */
 int store_optimize_hub(const char *data, int argc, char **argv);
 
+/* weft store stats --repo R on a hub data directory: logical and physical bytes of the files of
+ * model repo R (all revisions), or of each repo of namespace R and of all of them together. */
+int store_stats_repo(const char *data, const char *repo, int json);
+
 /* Prints the per-codec table of weft store stats --by codec (JSON with json). */
 int store_stats_codecs(weft_store *s, int json);
 

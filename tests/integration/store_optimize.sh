@@ -50,6 +50,14 @@ echo "physical bytes: $before before optimize, $after after"
 [ "$after" -lt $((before * 3 / 4)) ] || fail "optimize saved too little: $before -> $after"
 st stats --by codec | grep -q '^weft-diff' || fail "stats --by codec lists no deltas: $(st stats --by codec)"
 ok "optimize shrank the store ($before -> $after bytes)"
+st stats --repo admin/ft --json > "$work/rs" || fail "stats --repo: $(cat "$work/rs")"
+lg=$(sed -E 's/.*"logical_bytes":([0-9]+).*/\1/' "$work/rs") ph=$(sed -E 's/.*"physical_bytes":([0-9]+).*/\1/' "$work/rs")
+[ "$lg" = $(( $(stat -c %s "$work/ft.safetensors") + $(stat -c %s "$work/ft2.safetensors") )) ] || fail "stats --repo logical: $(cat "$work/rs")"
+[ "$ph" -lt $((lg / 3)) ] || fail "stats --repo physical: $(cat "$work/rs")"
+st stats --repo admin > "$work/rs" || fail "stats --repo admin: $(cat "$work/rs")"
+grep -q "^admin (all repos)" "$work/rs" && grep -q "^admin/base " "$work/rs" || fail "stats --repo admin: $(cat "$work/rs")"
+cat "$work/rs"
+ok "stats per repo and per namespace"
 
 # resolve: whole files and ranges
 get() { curl -sSf -H "authorization: Bearer $admin" "$@"; }
