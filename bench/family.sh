@@ -12,7 +12,9 @@
 . "$(dirname "$0")/lib.sh"
 bench_init family "${1:-build}"
 size=${WEFT_BENCH_FAMILY_SIZE:-${WEFT_BENCH_SIZE:-1073741824}}
-gen() { "$build/bench_gen_model" -o "$1" --size "$size" --seed 11 "${@:2}" > /dev/null 2>&1; }
+dim=1024
+[ "$size" -ge $((512 << 20)) ] || dim=256 # small runs (bench_smoke): a smaller layer, not 78 MB
+gen() { "$build/bench_gen_model" -o "$1" --size "$size" --dim "$dim" --seed 11 "${@:2}" > /dev/null 2>&1; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 gen "$work/base.safetensors"
 names=(base)
@@ -21,7 +23,8 @@ for p in 1 3 10; do
     gen "$work/ft$p-r2.safetensors" --finetune "$p" --checkpoint
     names+=("ft$p" "ft$p-r2")
 done
-echo "input: $(stat -c %s "$work/base.safetensors") bytes per file, ${#names[@]} files (bench_gen_model --seed 11)"
+echo "input: $(stat -c %s "$work/base.safetensors") bytes per file, ${#names[@]} files (bench_gen_model --seed 11 --dim $dim)"
+echo "load: $(uptime | sed 's/.*load average/load average/')"
 
 bench_hub "$work/hub"
 up() { "$weft" upload --quiet --endpoint "$base" --token "$token" "$@" > /dev/null; }

@@ -134,3 +134,7 @@ WEFT_BENCH_SIZE=$size bash "$src/bench/client_upload.sh" "$build"
 echo
 echo "== weft download through Xet: revision 2 after revision 1 (bench/client_xet.sh)"
 bash "$src/bench/client_xet.sh" "$build"
+
+echo
+echo "== a fine-tune family optimized in the store (bench/family.sh)"
+WEFT_BENCH_SIZE=$size bash "$src/bench/family.sh" "$build"
