@@ -643,6 +643,22 @@ static int opt_switch(opt_ctx *o, const weft_xorb_footer *nf, const char *old, i
     if (rc < 0)
         goto out;
     if (used_base) {
+        /* The base must still be stored: a remove that ran meanwhile did not see this xorb. */
+        rc = weft_store__prepare(s, &st,
+                                 "SELECT 1 FROM files WHERE xet_hash = "
+                                 "(SELECT file FROM bases WHERE id = ?1)");
+        if (rc < 0)
+            goto out;
+        sqlite3_bind_int64(st, 1, o->base_id);
+        int step = sqlite3_step(st);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (step != SQLITE_ROW) {
+            rc = step == SQLITE_DONE
+                     ? weft_err_set(WEFT_ECONFLICT, "optimize: the base was removed meanwhile")
+                     : weft_store__db_error(s, "optimize: find the base");
+            goto out;
+        }
         rc = weft_store__prepare(s, &st,
                                  "INSERT OR IGNORE INTO xorb_bases(xorb, base) VALUES(?1, ?2)");
         if (rc < 0)
