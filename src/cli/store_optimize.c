@@ -52,8 +52,8 @@ const char store_optimize_help[] =
     "  weft store --store /srv/weft/store optimize 9a41...07 --base 3f0c...e1\n"
     "  weft store optimize --data /srv/weft alice/llama-ft\n"
     "\n"
-    "exit codes: 0 ok, 1 error (a concurrent change: run again), 2 usage or not a safetensors\n"
-    "file's bad base, 3 no such file, 4 corrupt data (a bad safetensors header names the rule)\n";
+    "exit codes: 0 ok, 1 error (a concurrent change: run again), 2 usage or a base that is\n"
+    "itself a delta, 3 no such file, 4 corrupt data or not a safetensors file (the rule is named)\n";
 
 static void optimize_progress(uint64_t done, void *payload)
 {
