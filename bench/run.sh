@@ -138,3 +138,7 @@ bash "$src/bench/client_xet.sh" "$build"
 echo
 echo "== weft inspect of a remote file: header bytes only (bench/inspect.sh)"
 WEFT_BENCH_SIZE=$size bash "$src/bench/inspect.sh" "$build"
+
+echo
+echo "== a fine-tune family optimized in the store (bench/family.sh)"
+WEFT_BENCH_SIZE=$size bash "$src/bench/family.sh" "$build"

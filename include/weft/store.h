@@ -143,8 +143,8 @@ WEFT_MUST_USE int weft_store_reader_open(weft_store *s, const weft_hash *file, u
                                          uint64_t len, int flags, weft_store_reader **out);
 
 /* Passes the next min(max, left) bytes to cb (nothing at the end). */
-WEFT_MUST_USE int weft_store_reader_next(weft_store_reader *r, uint64_t max,
-                                         weft_store_write_cb cb, void *payload);
+WEFT_MUST_USE int weft_store_reader_next(weft_store_reader *r, uint64_t max, weft_store_write_cb cb,
+                                         void *payload);
 
 /* Bytes not read yet. */
 uint64_t weft_store_reader_left(const weft_store_reader *r);
@@ -216,6 +216,78 @@ typedef struct weft_store_fsck_result {
  * found (see out->problems); an error only when it could not run. */
 WEFT_MUST_USE int weft_store_fsck(weft_store *s, weft_store_fsck_cb cb, void *payload,
                                   weft_store_fsck_result *out);
+
+/* ---- weight codecs (lib/store/codec.c) -------------------------------------------------------
+ * Tensor-aware re-coding of stored chunks (docs/internals/store.md "Weight codecs"): a chunk of a
+ * safetensors file may be stored as a weight frame (weft/weight_codec.h) instead of a Xet
+ * scheme, optionally as a delta against the bytes of the same tensor in a base file of the same
+ * store. Hashes are of raw bytes and do not change; every read path decodes frames bit-exactly
+ * (reading delta bases through the store); Xet clients are served such xorbs re-encoded as
+ * scheme 0. A base is a live file: weft_store_remove refuses (WEFT_ECONFLICT, naming the
+ * dependants) while a live file's chunks are coded against it, so gc never frees one. */
+
+/* Codecs a stored chunk can be in: its Xet scheme, or a weight frame by its main method. */
+enum {
+    WEFT_STORE_CODEC_NONE = 0,
+    WEFT_STORE_CODEC_LZ4 = 1,
+    WEFT_STORE_CODEC_BG4_LZ4 = 2,
+    WEFT_STORE_CODEC_WEIGHT = 3, /* + WEFT_WEIGHT_STORED .. WEFT_WEIGHT_DIFF_ESC */
+    WEFT_STORE_N_CODECS = 9,
+};
+
+/* "none", "lz4", "bg4-lz4", "weft-stored", "weft-entropy", "weft-float", "weft-diff",
+ * "weft-xor", "weft-diff-esc"; NULL for other values. */
+const char *weft_store_codec_name(int codec);
+
+typedef struct weft_store_codec_stats {
+    const char *codec; /* static */
+    uint64_t chunks;
+    uint64_t raw_bytes;    /* logical bytes of those chunks */
+    uint64_t stored_bytes; /* bytes they take in xorbs (chunk headers included) */
+} weft_store_codec_stats;
+
+typedef struct weft_store_optimize_opts {
+    int no_delta;                    /* never code against the base (re-codes as plain) */
+    weft_store_progress_cb progress; /* bytes of the file done, per xorb; may be NULL */
+    void *payload;
+} weft_store_optimize_opts;
+
+typedef struct weft_store_optimize_result {
+    uint64_t file_bytes;
+    uint32_t chunks;          /* distinct stored chunks the file uses */
+    uint32_t chunks_coded;    /* re-coded by this call */
+    uint32_t xorbs_rewritten; /* objects replaced */
+    int used_base;            /* some chunk was coded as a delta */
+    uint64_t before_bytes;    /* stored bytes of the file's chunks before the call */
+    uint64_t after_bytes;     /* and after */
+    weft_store_codec_stats codecs[WEFT_STORE_N_CODECS]; /* the file's chunks after the call */
+} weft_store_optimize_result;
+
+/* Re-codes the stored chunks of `file`, which must be a safetensors file (WEFT_ECORRUPT naming
+ * the rule otherwise; nothing changes): the header bytes as raw bytes, each BF16/F16/F32 tensor
+ * with the float codec, and, given a base (another safetensors file of the store, or NULL),
+ * each tensor that the base has under the same name, dtype and shape as a delta against the
+ * base tensor's bytes at the same position (whatever the two headers' sizes or tensor orders).
+ * A chunk is re-coded only if not coded yet and only when its frame is smaller and decodes back
+ * to the same bytes. Chains stay one deep: a base that is itself delta-coded is WEFT_EINVALID,
+ * and xorbs a base file uses are never delta-coded. Crash-safe (a new object is durable before
+ * the index names it; the old one is deleted after). WEFT_ECONFLICT if a concurrent optimize
+ * or gc changed a xorb meanwhile (run again). out (may be NULL) gets the result either way. */
+WEFT_MUST_USE int weft_store_optimize_file(weft_store *s, const weft_hash *file,
+                                           const weft_hash *base,
+                                           const weft_store_optimize_opts *opts,
+                                           weft_store_optimize_result *out);
+
+/* Stored chunks by codec: entries [0, WEFT_STORE_N_CODECS) for chunks of re-coded xorbs, entry
+ * WEFT_STORE_N_CODECS ("xet") for whole xorbs never re-coded (stored_bytes = their objects). */
+WEFT_MUST_USE int weft_store_stats_by_codec(weft_store *s,
+                                            weft_store_codec_stats out[WEFT_STORE_N_CODECS + 1]);
+
+/* Logical bytes (the sum of the files' sizes) and physical bytes (the stored bytes, chunk
+ * headers included, of the distinct chunks they use; a chunk shared with files outside the set
+ * counts in full) of a set of files, for per-repo statistics. Reads each xorb's footer once. */
+WEFT_MUST_USE int weft_store_files_usage(weft_store *s, const weft_hash *files, size_t n,
+                                         uint64_t *logical, uint64_t *physical);
 
 /* ---- Xet CAS (lib/store/xet_cas.c) ----------------------------------------------------------
  * What the Xet CAS API of `weft serve` needs (specs/xet-storage.md §1.3–1.6): clients chunk and

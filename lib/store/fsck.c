@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "store_internal.h"
+#include "weft/chunker.h"
 
 #define FSCK_FOOTER_CACHE 64
 
@@ -137,15 +138,44 @@ out:
     return rc;
 }
 
+/* weft_xorb_parse_stored for a re-coded object in c->obj: the footer (checked against the
+ * xorb's name) and every chunk decoded, weight frames through their bases, and re-hashed. */
+static int fsck_coded(fsck_ctx *c, const weft_hash *x, size_t size, weft_xorb_footer **out)
+{
+    weft_xorb_footer *f = NULL;
+    weft_store__codec *codec = NULL;
+    uint8_t *scratch = malloc(WEFT_XET_CHUNK_MAX);
+    int rc = scratch ? weft_store__load_footer(c->s, x, 1, &f, NULL)
+                     : weft_err_set(WEFT_ENOMEM, "fsck: out of memory");
+    if (rc == 0 && (uint64_t)f->phys_off[f->n_chunks] + WEFT_XORB_FOOTER_LEN(f->n_chunks) != size)
+        rc = weft_err_set(WEFT_ECORRUPT, "its footer does not end the object");
+    for (uint32_t k = 0; rc == 0 && k < f->n_chunks; k++) {
+        const uint8_t *raw = NULL;
+        rc = weft_store__chunk_decode(c->s, &codec, 1, f, k, c->obj + f->phys_off[k], scratch, 1,
+                                      &raw);
+    }
+    free(scratch);
+    weft_store__codec_free(codec);
+    if (rc < 0) {
+        weft_xorb_footer_free(f);
+        return rc;
+    }
+    *out = f;
+    return 0;
+}
+
 /* Pass 1 for one xorb. */
 static int fsck_xorb(fsck_ctx *c, const weft_hash *x)
 {
-    char hex[WEFT_HASH_HEX_LEN + 1], why[600];
+    char hex[WEFT_STORE_OBJ_MAX], why[600];
     weft_xorb_footer *f = NULL;
     uint64_t size = 0;
-    weft_xet_hash_to_hex(hex, x);
+    int coded = 0;
     c->res->xorbs_checked++;
-    int r = c->s->backend->size(c->s->backend, hex, &size);
+    int r = weft_store__xorb_object(c->s, x, hex, &coded);
+    if (r < 0)
+        return r;
+    r = c->s->backend->size(c->s->backend, hex, &size);
     if (r == 0 && size > (uint64_t)WEFT_XORB_MAX_BYTES + WEFT_XORB_FOOTER_MAX_LEN)
         r = weft_err_set(WEFT_ECORRUPT, "object is %llu bytes, over the xorb limit",
                          (unsigned long long)size);
@@ -161,7 +191,8 @@ static int fsck_xorb(fsck_ctx *c, const weft_hash *x)
     if (r == 0)
         r = c->s->backend->get(c->s->backend, hex, 0, c->obj, (size_t)size);
     if (r == 0)
-        r = weft_xorb_parse_stored(&f, c->obj, (size_t)size, x);
+        r = coded ? fsck_coded(c, x, (size_t)size, &f)
+                  : weft_xorb_parse_stored(&f, c->obj, (size_t)size, x);
     if (r == WEFT_ENOMEM || r == WEFT_EIO) {
         weft_xorb_footer_free(f);
         return weft_err_wrap(r, "fsck: xorb %s", hex);
@@ -302,21 +333,12 @@ typedef struct fsck_orphans {
 static int fsck_orphan_seen(const char *name, int64_t mtime, void *payload)
 {
     fsck_orphans *o = payload;
-    weft_hash h;
+    int indexed = 0;
     (void)mtime;
-    if (weft_xet_hash_from_hex(&h, name, strlen(name)) < 0) {
-        weft_err_clear();
-        o->c->res->orphans++; /* a temp file */
-        return 0;
-    }
-    sqlite3_bind_blob(o->known, 1, h.b, WEFT_HASH_LEN, SQLITE_TRANSIENT);
-    int step = sqlite3_step(o->known);
-    sqlite3_reset(o->known);
-    if (step == SQLITE_DONE)
+    int rc = weft_store__object_indexed(o->c->s, o->known, name, &indexed);
+    if (rc == 0 && !indexed)
         o->c->res->orphans++;
-    else if (step != SQLITE_ROW)
-        return weft_store__db_error(o->c->s, "fsck: find xorb");
-    return 0;
+    return rc;
 }
 
 int weft_store_fsck(weft_store *s, weft_store_fsck_cb cb, void *payload,
@@ -351,7 +373,7 @@ int weft_store_fsck(weft_store *s, weft_store_fsck_cb cb, void *payload,
         qsort(c.bad, c.n_bad, sizeof *c.bad, hash_cmp);
     rc = fsck_files(&c);
     if (rc == 0)
-        rc = weft_store__prepare(s, &o.known, "SELECT 1 FROM xorbs WHERE hash = ?1");
+        rc = weft_store__prepare(s, &o.known, "SELECT object FROM xorbs WHERE hash = ?1");
     if (rc == 0)
         rc = s->backend->list(s->backend, fsck_orphan_seen, &o);
     if (rc < 0)

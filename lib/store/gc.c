@@ -26,6 +26,7 @@
 typedef struct gc_names {
     weft_hash *h;
     size_t n, alloc;
+    char (*obj)[WEFT_STORE_OBJ_MAX]; /* object names, for dead xorbs */
 } gc_names;
 
 static int gc_names_push(gc_names *v, const weft_hash *h)
@@ -42,16 +43,27 @@ static int gc_names_push(gc_names *v, const weft_hash *h)
     return 0;
 }
 
-static void gc_remove_object(weft_store *s, const weft_hash *h, weft_store_gc_result *res, int *rc)
+static void gc_remove_object(weft_store *s, const char *name, weft_store_gc_result *res, int *rc)
 {
-    char name[WEFT_HASH_HEX_LEN + 1];
     uint64_t size = 0;
-    weft_xet_hash_to_hex(name, h);
     if (s->backend->size(s->backend, name, &size) == 0)
         res->bytes_freed += size;
     int r = s->backend->remove(s->backend, name);
     if (r < 0 && *rc == 0)
         *rc = r;
+}
+
+/* The rows of a xorb that goes: chunks, codec counts, the bases it needed, the xorb. */
+static int gc_drop_rows(weft_store *s, const weft_hash *x)
+{
+    int rc = weft_store__exec_hash(s, "DELETE FROM chunks WHERE xorb = ?1", x);
+    if (rc == 0)
+        rc = weft_store__exec_hash(s, "DELETE FROM xorb_codecs WHERE xorb = ?1", x);
+    if (rc == 0)
+        rc = weft_store__exec_hash(s, "DELETE FROM xorb_bases WHERE xorb = ?1", x);
+    if (rc == 0)
+        rc = weft_store__exec_hash(s, "DELETE FROM xorbs WHERE hash = ?1", x);
+    return rc;
 }
 
 /* Sweep 1: xorbs no term uses. */
@@ -77,10 +89,16 @@ static int gc_drop_dead(weft_store *s, int64_t before, weft_store_gc_result *res
     }
     if (rc == 0 && step != SQLITE_DONE)
         rc = weft_store__db_error(s, "gc: find dead xorbs");
+    if (rc == 0 && dead.n > 0) {
+        dead.obj = calloc(dead.n, sizeof *dead.obj);
+        if (dead.obj == NULL)
+            rc = weft_err_set(WEFT_ENOMEM, "gc: out of memory");
+    }
     for (size_t i = 0; rc == 0 && i < dead.n; i++) {
-        rc = weft_store__exec_hash(s, "DELETE FROM chunks WHERE xorb = ?1", &dead.h[i]);
+        int coded = 0;
+        rc = weft_store__xorb_object(s, &dead.h[i], dead.obj[i], &coded);
         if (rc == 0)
-            rc = weft_store__exec_hash(s, "DELETE FROM xorbs WHERE hash = ?1", &dead.h[i]);
+            rc = gc_drop_rows(s, &dead.h[i]);
     }
     if (rc == 0)
         rc = weft_store__commit(s);
@@ -88,7 +106,7 @@ static int gc_drop_dead(weft_store *s, int64_t before, weft_store_gc_result *res
         goto out;
     /* The rows are gone for good: a crash from here on leaves orphans, which sweep 3 removes. */
     for (size_t i = 0; i < dead.n; i++) {
-        gc_remove_object(s, &dead.h[i], res, &rc);
+        gc_remove_object(s, dead.obj[i], res, &rc);
         res->xorbs_deleted++;
     }
 out:
@@ -96,6 +114,7 @@ out:
     if (rc < 0)
         weft_store__rollback(s);
     free(dead.h);
+    free(dead.obj);
     return rc;
 }
 
@@ -192,7 +211,7 @@ static int gc_move_index(weft_store *s, const weft_hash *old, const weft_xorb_fo
         rc = weft_store__db_error(s, "gc: terms of a xorb");
         goto out;
     }
-    rc = weft_store__exec_hash(s, "DELETE FROM xorbs WHERE hash = ?1", old);
+    rc = gc_drop_rows(s, old);
 out:
     sqlite3_finalize(st);
     sqlite3_finalize(up);
@@ -202,37 +221,34 @@ out:
 
 /* Sweep 2 for one xorb: copy its live chunks (live[i]) into a new xorb and move the index. */
 static int gc_rewrite(weft_store *s, const weft_hash *old, const weft_xorb_footer *f,
-                      const uint8_t *live, weft_store_gc_result *res)
+                      const char *name, const uint8_t *live, weft_store_gc_result *res)
 {
-    char name[WEFT_HASH_HEX_LEN + 1], new_name[WEFT_HASH_HEX_LEN + 1];
+    char new_name[WEFT_HASH_HEX_LEN + 1];
+    weft_store__codec *codec = NULL;
     weft_xorb_builder *b = NULL;
     weft_xorb_built built;
     uint32_t *map = calloc(f->n_chunks, sizeof *map);
     uint8_t *chunk = malloc(WEFT_XORB_CHUNK_HEADER_LEN + WEFT_XORB_MAX_COMPRESSED_LEN);
     uint8_t *raw = malloc(WEFT_XET_CHUNK_MAX);
     int abandon = 0, in_txn = 0;
-    weft_xet_hash_to_hex(name, old);
     int rc = map && chunk && raw ? weft_xorb_builder_new(&b, WEFT_XET_SCHEME_AUTO)
                                  : weft_err_set(WEFT_ENOMEM, "gc: out of memory");
     for (uint32_t i = 0, k = 0; rc == 0 && i < f->n_chunks; i++) {
         if (!live[i])
             continue;
-        size_t plen = f->phys_off[i + 1] - f->phys_off[i], raw_len = 0; /* footer-bounded */
-        weft_hash h;
+        size_t plen = f->phys_off[i + 1] - f->phys_off[i]; /* footer-bounded */
+        size_t raw_len = f->raw_off[i + 1] - f->raw_off[i];
+        const uint8_t *dec = NULL;
         rc = s->backend->get(s->backend, name, f->phys_off[i], chunk, plen);
+        /* Decoded (weight frames included) and checked against the footer's hash; the copy is
+         * stored in a Xet scheme (a re-coded chunk loses its coding, never its bytes). */
         if (rc == 0)
-            rc = weft_xorb_chunk_decode(raw, WEFT_XET_CHUNK_MAX, &raw_len, chunk, plen);
-        if (rc == 0) {
-            weft_xet_chunk_hash(&h, raw, raw_len);
-            if (!weft_hash_eq(&h, &f->chunk_hashes[i]) ||
-                raw_len != f->raw_off[i + 1] - f->raw_off[i])
-                rc = weft_err_set(WEFT_ECORRUPT, "chunk %u does not match its hash", i);
-        }
+            rc = weft_store__chunk_decode(s, &codec, 1, f, i, chunk, raw, 1, &dec);
         if (rc < 0) {
             rc = weft_err_wrap(WEFT_ECORRUPT, "gc: xorb %s is damaged; run fsck", name);
             goto out;
         }
-        rc = weft_xorb_builder_add(b, &h, raw, raw_len);
+        rc = weft_xorb_builder_add(b, &f->chunk_hashes[i], dec, raw_len);
         map[i] = k++;
     }
     if (rc == 0)
@@ -272,6 +288,7 @@ out:
     if (in_txn)
         weft_store__rollback(s);
     weft_xorb_builder_free(b);
+    weft_store__codec_free(codec);
     free(map);
     free(chunk);
     free(raw);
@@ -335,7 +352,8 @@ static int gc_rewrite_sparse(weft_store *s, int64_t before, weft_store_gc_result
         weft_xorb_footer *f = NULL;
         uint8_t *live = NULL;
         uint32_t n_live = 0;
-        rc = weft_store__load_footer(s, &cand.h[x], 1, &f, NULL);
+        char obj[WEFT_STORE_OBJ_MAX];
+        rc = weft_store__load_footer_obj(s, &cand.h[x], 1, &f, NULL, obj, NULL);
         if (rc == WEFT_ENOTFOUND || rc == WEFT_ECORRUPT) {
             /* Damage is fsck's business: leave the xorb as it is and go on. */
             weft_log_warn("gc: skipping a xorb: %s (run weft store fsck)", weft_err_last());
@@ -354,7 +372,7 @@ static int gc_rewrite_sparse(weft_store *s, int64_t before, weft_store_gc_result
                 live_raw += f->raw_off[i + 1] - f->raw_off[i];
         /* Fewer than half the raw bytes live (dead xorbs went in sweep 1). */
         if (rc == 0 && n_live > 0 && 2 * live_raw < f->raw_off[f->n_chunks])
-            rc = gc_rewrite(s, &cand.h[x], f, live, res);
+            rc = gc_rewrite(s, &cand.h[x], f, obj, live, res);
         if (rc == WEFT_ECORRUPT) {
             weft_log_warn("gc: skipping a xorb: %s", weft_err_last());
             res->xorbs_skipped++;
@@ -378,19 +396,7 @@ typedef struct gc_orphans {
 /* 1 if the index has a row for object `name` (a temp file or stray name never does). */
 static int gc_indexed(gc_orphans *o, const char *name, int *indexed)
 {
-    weft_hash h;
-    *indexed = 0;
-    if (weft_xet_hash_from_hex(&h, name, strlen(name)) < 0) {
-        weft_err_clear();
-        return 0;
-    }
-    sqlite3_bind_blob(o->known, 1, h.b, WEFT_HASH_LEN, SQLITE_TRANSIENT);
-    int step = sqlite3_step(o->known);
-    sqlite3_reset(o->known);
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return weft_store__db_error(o->s, "gc: find xorb");
-    *indexed = step == SQLITE_ROW;
-    return 0;
+    return weft_store__object_indexed(o->s, o->known, name, indexed);
 }
 
 static int gc_orphan_seen(const char *name, int64_t mtime, void *payload)
@@ -422,7 +428,7 @@ static int gc_drop_orphans(weft_store *s, int64_t before, weft_store_gc_result *
 {
     gc_orphans o = {.s = s, .before = before};
     int in_txn = 0;
-    int rc = weft_store__prepare(s, &o.known, "SELECT 1 FROM xorbs WHERE hash = ?1");
+    int rc = weft_store__prepare(s, &o.known, "SELECT object FROM xorbs WHERE hash = ?1");
     if (rc == 0)
         rc = s->backend->list(s->backend, gc_orphan_seen, &o);
     if (rc < 0 || o.n == 0)

@@ -7,6 +7,7 @@
  *   files(xet_hash, sha256 UNIQUE, size, created)             the live files (gc's roots)
  *   terms(file, seq, xorb, chunk_start, chunk_end, raw_bytes) each file's reconstruction
  *   schema_migrations(version, applied)                       which migrations ran
+ *   xorbs.object, bases, xorb_bases, xorb_codecs              weight codecs (codec.c)
  * Hashes are 32-byte blobs of the raw hash bytes. Invariants every writer keeps, each in one
  * transaction: a chunks row's xorb has a xorbs row; a terms row's xorb has a xorbs row and its
  * chunk range lies inside it; a xorbs row's object is durable on the backend. */
@@ -44,6 +45,19 @@ static const char *const index_migrations[] = {
     "DROP INDEX IF EXISTS files_by_sha256;"
     "CREATE UNIQUE INDEX files_sha256 ON files(sha256);"
     "CREATE INDEX xorbs_by_created ON xorbs(created);",
+    /* 3: weight codecs (lib/store/codec.c). xorbs.object names the backend object of a xorb
+     * whose chunks were re-coded (NULL: the object is named by the xorb hash); bases numbers the
+     * files delta-coded chunks were coded against (the number is part of each frame's base_ref);
+     * xorb_bases says which bases a xorb's chunks need, so gc and remove know; xorb_codecs
+     * counts a re-coded xorb's chunks by codec for `weft store stats --by codec`. */
+    "ALTER TABLE xorbs ADD COLUMN object TEXT;"
+    "CREATE TABLE bases(id INTEGER PRIMARY KEY, file BLOB NOT NULL UNIQUE);"
+    "CREATE TABLE xorb_bases(xorb BLOB NOT NULL, base INTEGER NOT NULL,"
+    "  PRIMARY KEY(xorb, base)) WITHOUT ROWID;"
+    "CREATE INDEX xorb_bases_by_base ON xorb_bases(base);"
+    "CREATE TABLE xorb_codecs(xorb BLOB NOT NULL, codec TEXT NOT NULL, chunks INTEGER NOT NULL,"
+    "  raw_bytes INTEGER NOT NULL, stored_bytes INTEGER NOT NULL,"
+    "  PRIMARY KEY(xorb, codec)) WITHOUT ROWID;",
 };
 #define INDEX_VERSION ((int)(sizeof index_migrations / sizeof index_migrations[0]))
 
@@ -152,6 +166,10 @@ int weft_store__xorb_insert(weft_store *s, const weft_xorb_footer *f, uint64_t s
     }
     sqlite3_finalize(st);
     st = NULL;
+    /* A replaced row names the plain object again: its codec counts no longer apply. */
+    rc = weft_store__exec_hash(s, "DELETE FROM xorb_codecs WHERE xorb = ?1", &f->hash);
+    if (rc < 0)
+        goto out;
     /* A chunk already placed in another xorb keeps that place unless moving: two uploads that
      * stored it concurrently just missed a dedup. */
     rc = weft_store__prepare(s, &st,
@@ -171,6 +189,57 @@ int weft_store__xorb_insert(weft_store *s, const weft_xorb_footer *f, uint64_t s
 out:
     sqlite3_finalize(st);
     return rc;
+}
+
+int weft_store__xorb_object(weft_store *s, const weft_hash *x, char name[WEFT_STORE_OBJ_MAX],
+                            int *coded)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = weft_store__prepare(s, &st, "SELECT object FROM xorbs WHERE hash = ?1");
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_blob(st, 1, x->b, WEFT_HASH_LEN, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    weft_xet_hash_to_hex(name, x);
+    *coded = 0;
+    if (step == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+        const char *o = (const char *)sqlite3_column_text(st, 0);
+        size_t n = (size_t)sqlite3_column_bytes(st, 0);
+        if (n <= WEFT_HASH_HEX_LEN || n >= WEFT_STORE_OBJ_MAX ||
+            memcmp(o, name, WEFT_HASH_HEX_LEN) != 0) {
+            rc = weft_err_set(WEFT_ECORRUPT, "store index: xorb %s names object '%.80s'", name, o);
+        } else {
+            memcpy(name, o, n + 1);
+            *coded = 1;
+        }
+    } else if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = weft_store__db_error(s, "find xorb object");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int weft_store__object_indexed(weft_store *s, sqlite3_stmt *st, const char *name, int *indexed)
+{
+    weft_hash h;
+    size_t n = strlen(name);
+    *indexed = 0;
+    /* "<hex>" or "<hex>.w<generation>"; anything else (temp files) is nobody's. */
+    if (n < WEFT_HASH_HEX_LEN || weft_xet_hash_from_hex(&h, name, WEFT_HASH_HEX_LEN) < 0 ||
+        (n > WEFT_HASH_HEX_LEN && name[WEFT_HASH_HEX_LEN] != '.')) {
+        weft_err_clear();
+        return 0;
+    }
+    sqlite3_bind_blob(st, 1, h.b, WEFT_HASH_LEN, SQLITE_TRANSIENT);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const char *obj = (const char *)sqlite3_column_text(st, 0);
+        *indexed = obj == NULL ? n == WEFT_HASH_HEX_LEN : strcmp(obj, name) == 0;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return weft_store__db_error(s, "find xorb");
+    return 0;
 }
 
 int weft_store__xorb_known(weft_store *s, const weft_hash *x, int *known)
@@ -368,7 +437,11 @@ int weft_store_remove(weft_store *s, const weft_hash *file)
     int rc = weft_store__begin(s);
     if (rc < 0)
         return rc;
-    rc = weft_store__exec_hash(s, "DELETE FROM files WHERE xet_hash = ?1", file);
+    /* A delta base stays while a live file needs it; xorbs coded against it that no file uses
+     * any more go with it (their objects become orphans for gc). */
+    rc = weft_store__base_release(s, file);
+    if (rc == 0)
+        rc = weft_store__exec_hash(s, "DELETE FROM files WHERE xet_hash = ?1", file);
     if (rc == 0 && sqlite3_changes(s->db) == 0) {
         char hex[WEFT_HASH_HEX_LEN + 1];
         weft_xet_hash_to_hex(hex, file);

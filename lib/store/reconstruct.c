@@ -34,7 +34,10 @@ typedef struct read_ctx {
     struct {
         weft_hash xorb;
         weft_xorb_footer *f;
+        char obj[WEFT_STORE_OBJ_MAX]; /* the object the footer came from */
     } cache[READ_FOOTER_CACHE];
+    int no_delta;             /* reading a delta base: a delta chunk here is corrupt */
+    weft_store__codec *codec; /* weight-frame decoding, made on first need */
     unsigned cache_next;
     uint8_t *window;
     size_t window_cap;
@@ -42,23 +45,28 @@ typedef struct read_ctx {
     uint8_t *raw; /* one decoded chunk */
 } read_ctx;
 
-static int read_footer(read_ctx *c, const weft_hash *xorb, const weft_xorb_footer **out)
+static int read_footer(read_ctx *c, const weft_hash *xorb, const weft_xorb_footer **out,
+                       const char **obj)
 {
     for (unsigned i = 0; i < READ_FOOTER_CACHE; i++) {
         if (c->cache[i].f != NULL && weft_hash_eq(&c->cache[i].xorb, xorb)) {
             *out = c->cache[i].f;
+            *obj = c->cache[i].obj;
             return 0;
         }
     }
     weft_xorb_footer *f = NULL;
-    int rc = weft_store__load_footer(c->s, xorb, c->verify, &f, NULL);
+    char name[WEFT_STORE_OBJ_MAX];
+    int rc = weft_store__load_footer_obj(c->s, xorb, c->verify, &f, NULL, name, NULL);
     if (rc < 0)
         return rc;
     unsigned k = c->cache_next++ % READ_FOOTER_CACHE;
     weft_xorb_footer_free(c->cache[k].f);
     c->cache[k].xorb = *xorb;
     c->cache[k].f = f;
+    memcpy(c->cache[k].obj, name, sizeof name);
     *out = f;
+    *obj = c->cache[k].obj;
     return 0;
 }
 
@@ -116,7 +124,7 @@ out:
 
 /* Emits bytes [skip, skip + want) of a term. */
 static int read_term(read_ctx *c, const weft_store_term *t, const weft_xorb_footer *f,
-                     uint64_t skip, uint64_t want)
+                     const char *obj, uint64_t skip, uint64_t want)
 {
     char name[WEFT_HASH_HEX_LEN + 1];
     int rc = 0;
@@ -136,14 +144,15 @@ static int read_term(read_ctx *c, const weft_store_term *t, const weft_xorb_foot
         while (j < t->end && f->raw_off[j] < stop &&
                f->phys_off[j + 1] - f->phys_off[i] <= c->window_cap)
             j++;
-        rc = c->s->backend->get(c->s->backend, name, f->phys_off[i], c->window,
+        rc = c->s->backend->get(c->s->backend, obj, f->phys_off[i], c->window,
                                 f->phys_off[j] - f->phys_off[i]);
         if (rc < 0)
             goto out;
         for (uint32_t k = i; k < j && pos < stop; k++) {
             const uint8_t *raw = NULL;
-            rc = weft_store__chunk_check(f, k, c->window + (f->phys_off[k] - f->phys_off[i]),
-                                         c->raw, c->verify, &raw);
+            rc = weft_store__chunk_decode(c->s, &c->codec, !c->no_delta, f, k,
+                                          c->window + (f->phys_off[k] - f->phys_off[i]), c->raw,
+                                          c->verify, &raw);
             if (rc < 0) {
                 rc = weft_err_wrap(WEFT_ECORRUPT, "xorb %s is damaged", name);
                 goto out;
@@ -180,12 +189,13 @@ static int read_terms(read_ctx *c, const weft_store_term *terms, size_t n_terms,
             continue;
         }
         const weft_xorb_footer *footer = NULL;
-        rc = read_footer(c, &t->xorb, &footer);
+        const char *obj = NULL;
+        rc = read_footer(c, &t->xorb, &footer, &obj);
         if (rc < 0)
             return rc;
         uint64_t skip = offset > at ? offset - at : 0;
         uint64_t want = t->raw - skip < len ? t->raw - skip : len;
-        rc = read_term(c, t, footer, skip, want);
+        rc = read_term(c, t, footer, obj, skip, want);
         if (rc < 0)
             return rc;
         len -= want;
@@ -246,6 +256,7 @@ static void read_ctx_dispose(read_ctx *c)
     else
         free(c->window);
     free(c->raw);
+    weft_store__codec_free(c->codec);
 }
 
 /* Bytes [offset, offset + len) through c, reloading the terms when a xorb vanished under the read
@@ -366,4 +377,73 @@ int weft_store_read_fd(weft_store *s, const weft_hash *file, uint64_t offset, ui
                        int flags, int fd)
 {
     return weft_store_read(s, file, offset, len, flags, read_write_fd, &fd);
+}
+
+/* ---- whole-file readers for delta bases ---------------------------------------------------- */
+
+struct weft_store__file_reader {
+    read_ctx c;
+    weft_store_term *terms;
+    size_t n_terms;
+    uint64_t size;
+    uint8_t *dst; /* where the current read writes */
+};
+
+static int file_reader_put(const uint8_t *p, size_t n, void *payload)
+{
+    weft_store__file_reader *r = payload;
+    memcpy(r->dst, p, n);
+    r->dst += n;
+    return 0;
+}
+
+int weft_store__file_reader_open(weft_store *s, const weft_hash *file, int flags, int no_delta,
+                                 weft_store__file_reader **out)
+{
+    weft_store_file info;
+    weft_store__file_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return weft_err_set(WEFT_ENOMEM, "read: out of memory");
+    r->c.s = s;
+    r->c.verify = !(flags & WEFT_STORE_READ_NO_VERIFY);
+    r->c.no_delta = no_delta;
+    r->c.cb = file_reader_put;
+    r->c.payload = r;
+    int rc = weft_store_stat(s, file, &info);
+    if (rc == 0)
+        rc = weft_store__terms_load(s, file, &r->terms, &r->n_terms);
+    for (size_t i = 0; rc == 0 && i < r->n_terms; i++)
+        r->size += r->terms[i].raw;
+    if (rc == 0 && r->size != info.size)
+        rc = weft_err_set(WEFT_ECORRUPT, "store index: the file's terms disagree with its size");
+    if (rc < 0) {
+        weft_store__file_reader_free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+uint64_t weft_store__file_reader_size(const weft_store__file_reader *r)
+{
+    return r->size;
+}
+
+int weft_store__file_reader_read(weft_store__file_reader *r, uint64_t offset, uint8_t *dst,
+                                 size_t len)
+{
+    if (offset > r->size || len > r->size - offset)
+        return weft_err_set(WEFT_ECORRUPT, "read: bytes [%llu, +%zu) are past the end of the file",
+                            (unsigned long long)offset, len);
+    r->dst = dst;
+    return read_terms(&r->c, r->terms, r->n_terms, offset, len);
+}
+
+void weft_store__file_reader_free(weft_store__file_reader *r)
+{
+    if (r == NULL)
+        return;
+    read_ctx_dispose(&r->c);
+    free(r->terms);
+    free(r);
 }

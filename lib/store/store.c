@@ -108,13 +108,27 @@ static int store_footer_check_name(const weft_xorb_footer *f, const weft_hash *x
 int weft_store__load_footer(weft_store *s, const weft_hash *xorb, int verify,
                             weft_xorb_footer **out, uint64_t *object_len)
 {
-    char name[WEFT_HASH_HEX_LEN + 1];
+    return weft_store__load_footer_obj(s, xorb, verify, out, object_len, NULL, NULL);
+}
+
+int weft_store__load_footer_obj(weft_store *s, const weft_hash *xorb, int verify,
+                                weft_xorb_footer **out, uint64_t *object_len, char *name_out,
+                                int *coded_out)
+{
+    char name[WEFT_STORE_OBJ_MAX];
     uint64_t size = 0;
     size_t tail_len = 0, footer_len = 0;
     uint8_t *tail = NULL;
     weft_xorb_footer *f = NULL;
-    weft_xet_hash_to_hex(name, xorb);
-    int rc = s->backend->size(s->backend, name, &size);
+    int coded = 0;
+    int rc = weft_store__xorb_object(s, xorb, name, &coded);
+    if (rc < 0)
+        return rc;
+    if (name_out != NULL)
+        memcpy(name_out, name, strlen(name) + 1);
+    if (coded_out != NULL)
+        *coded_out = coded;
+    rc = s->backend->size(s->backend, name, &size);
     if (rc < 0)
         goto out;
     if (size > (uint64_t)WEFT_XORB_MAX_BYTES + WEFT_XORB_FOOTER_MAX_LEN) {

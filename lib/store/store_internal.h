@@ -57,6 +57,18 @@ void weft_store__rollback(weft_store *s);
 int weft_store__xorb_insert(weft_store *s, const weft_xorb_footer *f, uint64_t stored_bytes,
                             int move_chunks);
 
+/* Longest backend object name of a xorb: "<64 hex>.w<generation>.<random>". */
+#define WEFT_STORE_OBJ_MAX 96
+
+/* The backend object holding xorb x: its Xet hex name, or the name of its re-coded object
+ * (*coded = 1) when the index records one. A xorb without a row gets its hex name. */
+int weft_store__xorb_object(weft_store *s, const weft_hash *x, char name[WEFT_STORE_OBJ_MAX],
+                            int *coded);
+
+/* *indexed = 1 if backend object `name` is the object the index names for its xorb; st is
+ * "SELECT object FROM xorbs WHERE hash = ?1", prepared by the caller (gc and fsck orphans). */
+int weft_store__object_indexed(weft_store *s, sqlite3_stmt *st, const char *name, int *indexed);
+
 /* *known = 1 if the index has a xorbs row for x. */
 int weft_store__xorb_known(weft_store *s, const weft_hash *x, int *known);
 
@@ -86,6 +98,13 @@ int weft_store__hash_col(weft_hash *h, sqlite3_stmt *st, int col);
 int weft_store__load_footer(weft_store *s, const weft_hash *xorb, int verify,
                             weft_xorb_footer **out, uint64_t *object_len);
 
+/* weft_store__load_footer that also gives the object it read (name, WEFT_STORE_OBJ_MAX bytes,
+ * may be NULL) and whether it is a re-coded object (coded, may be NULL): later reads of the
+ * chunks must use that object, whose offsets the footer gives. */
+int weft_store__load_footer_obj(weft_store *s, const weft_hash *xorb, int verify,
+                                weft_xorb_footer **out, uint64_t *object_len, char *name,
+                                int *coded);
+
 /* Large buffers (MiBs, long-lived within a call) from anonymous memory with transparent huge pages
  * requested: first-touch page faults dominate otherwise (about 3 ms per MiB on a VM). */
 void *weft_store__big_alloc(size_t len);
@@ -105,5 +124,42 @@ int weft_store__read_terms(weft_store *s, const weft_store_term *terms, size_t n
  * are re-hashed and compared with the footer's hash. WEFT_ECORRUPT naming the chunk. */
 int weft_store__chunk_check(const weft_xorb_footer *f, uint32_t k, const uint8_t *chunk,
                             uint8_t *scratch, int verify, const uint8_t **raw_out);
+
+/* Whole-file random access for delta bases and optimize: the file's terms are loaded once and
+ * footers cached, so many small reads cost little. With no_delta, a delta-coded chunk met on
+ * the way is WEFT_ECORRUPT (a base is never itself a delta: chains are one deep). */
+typedef struct weft_store__file_reader weft_store__file_reader;
+int weft_store__file_reader_open(weft_store *s, const weft_hash *file, int flags, int no_delta,
+                                 weft_store__file_reader **out);
+uint64_t weft_store__file_reader_size(const weft_store__file_reader *r);
+/* Bytes [offset, offset + len) of the file into dst (WEFT_ECORRUPT past its end). */
+int weft_store__file_reader_read(weft_store__file_reader *r, uint64_t offset, uint8_t *dst,
+                                 size_t len);
+void weft_store__file_reader_free(weft_store__file_reader *r);
+
+/* ---- codec.c ---- */
+
+/* The chunk scheme byte of a chunk holding a weight frame (weft/weight_codec.h). Weft-private:
+ * Xet clients never see it (xorb reads serve such xorbs re-encoded, see xet_cas.c). */
+#define WEFT_STORE_SCHEME_WEIGHT 0x57
+
+/* Decoding state for weight frames: a weight codec and open readers of delta bases. */
+typedef struct weft_store__codec weft_store__codec;
+void weft_store__codec_free(weft_store__codec *c);
+
+/* weft_store__chunk_check for any stored chunk, weight frames included: *codec (created on
+ * first need, freed by the caller with weft_store__codec_free) fetches the base bytes of delta
+ * spans through the store; with allow_delta 0 a delta span is WEFT_ECORRUPT. */
+int weft_store__chunk_decode(weft_store *s, weft_store__codec **codec, int allow_delta,
+                             const weft_xorb_footer *f, uint32_t k, const uint8_t *chunk,
+                             uint8_t *scratch, int verify, const uint8_t **raw_out);
+
+/* Inside remove's transaction: WEFT_ECONFLICT naming the live files whose delta chunks need
+ * `file` as their base; else drops the rows of dead xorbs coded against it. */
+int weft_store__base_release(weft_store *s, const weft_hash *file);
+
+/* Rewrites a re-coded xorb's physical offsets to its served view: every chunk as Xet scheme 0
+ * (8-byte header + raw bytes), which is what Xet clients are given. */
+void weft_store__served_view(weft_xorb_footer *f);
 
 #endif

@@ -48,9 +48,13 @@ static int cache_get(weft_store *s, footer_cache *c, const weft_hash *xorb,
         }
     }
     weft_xorb_footer *f = NULL;
-    int rc = weft_store__load_footer(s, xorb, c->verify, &f, NULL);
+    int coded = 0;
+    int rc = weft_store__load_footer_obj(s, xorb, c->verify, &f, NULL, NULL, &coded);
     if (rc < 0)
         return rc;
+    /* Xet clients see a re-coded xorb as scheme-0 chunks (weft_store_xorb_read serves that). */
+    if (coded)
+        weft_store__served_view(f);
     unsigned k = c->next++ % CAS_FOOTER_CACHE;
     weft_xorb_footer_free(c->e[k].f);
     c->e[k].xorb = *xorb;
@@ -109,11 +113,21 @@ int weft_store_xorb_put(weft_store *s, const weft_hash *hash, const void *p, siz
     if (rc < 0)
         goto out;
     in_tx = 1;
-    rc = s->backend->size(s->backend, name, &size);
+    /* A re-coded xorb lives under its own object name (codec.c). */
+    char obj[WEFT_STORE_OBJ_MAX];
+    int coded = 0;
+    rc = weft_store__xorb_object(s, hash, obj, &coded);
+    if (rc == 0)
+        rc = s->backend->size(s->backend, obj, &size);
     if (rc == WEFT_ENOTFOUND) {
-        /* gc's orphan sweep removed it since the put, or the index named a lost object. */
+        /* gc's orphan sweep removed it since the put, or the index named a lost object: the
+         * client's bytes take its place under the plain name. */
         rc = s->backend->put(s->backend, name, parts, 2);
         size = total;
+        if (rc == 0 && coded)
+            rc = weft_store__exec_hash(s, "UPDATE xorbs SET object = NULL WHERE hash = ?1", hash);
+        if (rc == 0 && coded)
+            rc = weft_store__exec_hash(s, "DELETE FROM xorb_codecs WHERE xorb = ?1", hash);
     }
     if (rc < 0)
         goto out;
@@ -579,17 +593,85 @@ static uint32_t phys_chunk_at(const weft_xorb_footer *f, uint64_t pos)
     return lo;
 }
 
+/* Serves [offset, offset + len) of a re-coded xorb's served view (every chunk as Xet scheme 0;
+ * sf holds the served offsets, f the stored ones): the chunks are read from the stored object,
+ * decoded (weight frames through their bases) and checked, then framed as scheme 0. */
+static int xorb_read_served(weft_store *s, const char *name, const weft_xorb_footer *f,
+                            const weft_xorb_footer *sf, uint64_t offset, uint8_t *dst, size_t len)
+{
+    weft_store__codec *codec = NULL;
+    uint32_t first = phys_chunk_at(sf, offset), last = phys_chunk_at(sf, offset + len - 1);
+    uint64_t from = f->phys_off[first], to = f->phys_off[last + 1];
+    uint8_t *span = malloc((size_t)(to - from));
+    uint8_t *scratch = malloc(WEFT_XET_CHUNK_MAX);
+    int rc = span && scratch ? s->backend->get(s->backend, name, from, span, (size_t)(to - from))
+                             : weft_err_set(WEFT_ENOMEM, "out of memory reading xorb %s", name);
+    for (uint32_t k = first; rc == 0 && k <= last; k++) {
+        const uint8_t *raw = NULL;
+        rc = weft_store__chunk_decode(s, &codec, 1, f, k, span + (f->phys_off[k] - from), scratch,
+                                      1, &raw);
+        if (rc < 0) {
+            rc = weft_err_wrap(WEFT_ECORRUPT, "xorb %s is damaged", name);
+            break;
+        }
+        uint32_t raw_len = f->raw_off[k + 1] - f->raw_off[k];
+        uint8_t hd[WEFT_XORB_CHUNK_HEADER_LEN];
+        weft_xorb_chunk_header h = {.version = 0,
+                                    .scheme = WEFT_XET_SCHEME_NONE,
+                                    .compressed_len = raw_len,
+                                    .raw_len = raw_len};
+        weft_xorb_chunk_header_write(hd, &h);
+        /* Copy the part of [header | raw] that falls inside the wanted range. */
+        for (int part = 0; part < 2; part++) {
+            uint64_t at = sf->phys_off[k] + (part ? WEFT_XORB_CHUNK_HEADER_LEN : 0);
+            const uint8_t *p = part ? raw : hd;
+            uint64_t n = part ? raw_len : WEFT_XORB_CHUNK_HEADER_LEN;
+            uint64_t lo = at > offset ? at : offset,
+                     hi = at + n < offset + len ? at + n : offset + len;
+            if (lo < hi)
+                memcpy(dst + (lo - offset), p + (lo - at), (size_t)(hi - lo));
+        }
+    }
+    free(span);
+    free(scratch);
+    weft_store__codec_free(codec);
+    return rc;
+}
+
 int weft_store_xorb_read(weft_store *s, const weft_hash *xorb, uint64_t offset, void *dst,
                          size_t len, int flags)
 {
-    char name[WEFT_HASH_HEX_LEN + 1];
+    char name[WEFT_STORE_OBJ_MAX];
     weft_xorb_footer *f = NULL;
     uint8_t *span = NULL, *scratch = NULL;
-    int verify = !(flags & WEFT_STORE_READ_NO_VERIFY);
-    weft_xet_hash_to_hex(name, xorb);
-    int rc = weft_store__load_footer(s, xorb, verify, &f, NULL);
+    int verify = !(flags & WEFT_STORE_READ_NO_VERIFY), coded = 0;
+    int rc = weft_store__load_footer_obj(s, xorb, verify, &f, NULL, name, &coded);
     if (rc < 0)
         goto out;
+    if (coded) {
+        /* What clients see: the served view's offsets. */
+        uint64_t served =
+            f->raw_off[f->n_chunks] + (uint64_t)WEFT_XORB_CHUNK_HEADER_LEN * f->n_chunks;
+        if (offset > served || len > served - offset) {
+            rc = weft_err_set(WEFT_EINVALID,
+                              "xorb %s: bytes [%llu, %llu) are outside its %llu chunk bytes", name,
+                              (unsigned long long)offset, (unsigned long long)(offset + len),
+                              (unsigned long long)served);
+            goto out;
+        }
+        if (len == 0)
+            goto out;
+        weft_xorb_footer view = *f;
+        view.phys_off = malloc(((size_t)f->n_chunks + 1) * sizeof *view.phys_off);
+        if (view.phys_off == NULL) {
+            rc = weft_err_set(WEFT_ENOMEM, "out of memory");
+            goto out;
+        }
+        weft_store__served_view(&view);
+        rc = xorb_read_served(s, name, f, &view, offset, dst, len);
+        free(view.phys_off);
+        goto out;
+    }
     uint64_t chunk_bytes = f->phys_off[f->n_chunks];
     if (offset > chunk_bytes || len > chunk_bytes - offset) {
         rc = weft_err_set(WEFT_EINVALID,
@@ -639,9 +721,12 @@ static int dedup_add_xorb(weft_store *s, weft_shard *sh, const weft_hash *x)
 {
     weft_xorb_footer *f = NULL;
     weft_shard_chunk *chunks = NULL;
-    int rc = weft_store__load_footer(s, x, 1, &f, NULL);
+    int coded = 0;
+    int rc = weft_store__load_footer_obj(s, x, 1, &f, NULL, NULL, &coded);
     if (rc < 0)
         goto out;
+    if (coded)
+        weft_store__served_view(f);
     chunks = malloc((size_t)f->n_chunks * sizeof *chunks);
     if (chunks == NULL) {
         rc = weft_err_set(WEFT_ENOMEM, "out of memory");

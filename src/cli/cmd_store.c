@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "store_optimize.h"
 #include "weft/fsutil.h"
 #include "weft/sha256.h"
 #include "weft/store.h"
@@ -115,7 +116,7 @@ static const char rm_help[] =
     "  weft store rm 71487aaca73fc2634f683d8310c2bd4f018b896e51220ba7a13d5a0c27a54663\n";
 
 static const char stats_help[] =
-    "usage: weft store stats [--json]\n"
+    "usage: weft store stats [--json] [--by codec | --repo REPO_OR_NAMESPACE]\n"
     "\n"
     "  files           files in the store\n"
     "  logical bytes   the sum of their sizes\n"
@@ -126,6 +127,17 @@ static const char stats_help[] =
     "\n"
     "--json prints {\"files\":..,\"logical_bytes\":..,\"unique_bytes\":..,\"physical_bytes\":..,\n"
     "\"dedup_ratio\":..,\"chunks\":..,\"xorbs\":..} on one line.\n"
+    "\n"
+    "--by codec prints, per codec chunks are stored in, their chunks, logical bytes and\n"
+    "physical bytes (chunk headers included): none, lz4, bg4-lz4 for chunks of re-coded xorbs\n"
+    "kept in a Xet scheme, weft-* for weight frames by their main method (weft store\n"
+    "optimize), and xet for whole xorbs never re-coded (physical = their objects). With --json,\n"
+    "one object {codec: {chunks, logical_bytes, physical_bytes}}.\n"
+    "\n"
+    "--repo R (DIR must be a hub's data directory) prints the files of model repo R in all its\n"
+    "revisions: their logical bytes and the physical bytes of the distinct chunks they use (a\n"
+    "chunk shared with other repos counts in full). R without a '/' is a namespace (user or\n"
+    "org): one line per repo, then one for all of them together (shared chunks counted once).\n"
     "\n"
     "example:\n"
     "  weft store stats --json | jq .dedup_ratio\n";
@@ -164,7 +176,7 @@ typedef struct store_sub {
 
 static const store_sub store_subs[] = {
     {"put", put_help},     {"get", get_help},   {"ls", ls_help}, {"rm", rm_help},
-    {"stats", stats_help}, {"fsck", fsck_help}, {"gc", gc_help},
+    {"stats", stats_help}, {"fsck", fsck_help}, {"gc", gc_help}, {"optimize", store_optimize_help},
 };
 
 /* ---- put -------------------------------------------------------------------------------- */
@@ -540,9 +552,17 @@ static int store_rm(weft_store *s, int argc, char **argv)
 
 static int store_stats(weft_store *s, int argc, char **argv)
 {
-    int json = argc > 1 && strcmp(argv[1], "--json") == 0;
-    if (argc > 1 + json)
-        return cli_usage_error("store stats", "stats takes only --json");
+    int json = 0, by_codec = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--by") == 0 && i + 1 < argc && strcmp(argv[i + 1], "codec") == 0)
+            by_codec = ++i;
+        else
+            return cli_usage_error("store stats", "stats takes only --json and --by codec");
+    }
+    if (by_codec)
+        return store_stats_codecs(s, json);
     weft_store_stats st;
     int rc = weft_store_get_stats(s, &st);
     if (rc < 0)
@@ -674,6 +694,7 @@ int cmd_store(int argc, char **argv)
     }
     /* A hub's data directory (weft serve) keeps its store in store/: accept it as well. */
     char hub_store_dir[4096];
+    const char *hub_data = dir;
     snprintf(hub_store_dir, sizeof hub_store_dir, "%s/meta.db", dir);
     if (weft_fs_exists(hub_store_dir)) {
         snprintf(hub_store_dir, sizeof hub_store_dir, "%s/store", dir);
@@ -700,6 +721,31 @@ int cmd_store(int argc, char **argv)
             return CLI_EXIT_OK;
         }
     }
+    if (strcmp(sub->name, "stats") == 0) {
+        /* --repo R: per repo (and per namespace) on a hub's data directory. */
+        for (int k = 1; k + 1 < n; k++) {
+            if (strcmp(rest[k], "--repo") != 0)
+                continue;
+            int json = 0;
+            for (int j = 1; j < n; j++)
+                json |= strcmp(rest[j], "--json") == 0;
+            status = store_stats_repo(hub_data, rest[k + 1], json);
+            free(rest);
+            return status;
+        }
+    }
+    if (strcmp(sub->name, "optimize") == 0) {
+        /* --data DIR: a hub's data directory, bases found from its repos. */
+        for (int k = 1; k + 1 < n; k++) {
+            if (strcmp(rest[k], "--data") != 0)
+                continue;
+            const char *data = rest[k + 1];
+            memmove(rest + k, rest + k + 2, (size_t)(n - k - 2) * sizeof *rest);
+            status = store_optimize_hub(data, n - 2, rest);
+            free(rest);
+            return status;
+        }
+    }
     if (strcmp(sub->name, "put") == 0) {
         /* put opens one handle per worker thread. */
         status = store_put(dir, n, rest);
@@ -722,6 +768,8 @@ int cmd_store(int argc, char **argv)
         status = store_stats(s, n, rest);
     else if (strcmp(sub->name, "fsck") == 0)
         status = store_fsck(s, n, rest);
+    else if (strcmp(sub->name, "optimize") == 0)
+        status = store_optimize(s, n, rest);
     else
         status = store_gc(s, n, rest);
     weft_store_close(s);
