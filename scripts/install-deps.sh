@@ -10,7 +10,7 @@ apt_packages=(
     libssl-dev libsqlite3-dev liblz4-dev libzstd-dev libjansson-dev libcmocka-dev
     libmicrohttpd-dev libgit2-dev libyaml-dev libcurl4-openssl-dev git-lfs curl
     nginx-light wrk
-    b3sum lz4 zstd bc openssl coreutils nodejs npm
+    b3sum lz4 zstd bc openssl coreutils nodejs npm python3
 )
 
 missing=()
