@@ -422,7 +422,9 @@ int weft_delta_encoder_next(weft_delta_encoder *e, weft_delta_piece *piece)
                                                                    : WEFT_DELTA_PIECE_MAX);
     /* Lossy: skip the tensors behind pos, then a QUANT block or a frame up to the next
      * quantized tensor. */
-    while (e->q_done == 0 && e->ti < e->fh->n_tensors && e->fh->tensors[e->ti].abs_end <= e->pos)
+    if (e->q_done != 0) /* inside a quantized tensor */
+        return enc_qblock(e, piece);
+    while (e->ti < e->fh->n_tensors && e->fh->tensors[e->ti].abs_end <= e->pos)
         e->ti++;
     if (e->ti < e->fh->n_tensors && enc_quant(e, e->ti) &&
         e->fh->tensors[e->ti].abs_begin == e->pos)
