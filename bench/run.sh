@@ -108,3 +108,7 @@ WEFT_BENCH_SIZE=$size bash "$src/bench/client_upload.sh" "$build"
 echo
 echo "== weft download through Xet: revision 2 after revision 1 (bench/client_xet.sh)"
 bash "$src/bench/client_xet.sh" "$build"
+
+echo
+echo "== portable deltas: weft delta create/apply on a 1%/3%/10% sigma family (bench/delta.sh)"
+WEFT_BENCH_SIZE=$size WEFT_BENCH_RUNS=$runs WEFT_BENCH_DIR=$work bash "$src/bench/delta.sh" "$build"
