@@ -449,8 +449,9 @@ struct weft_delta_reader {
     weft_st_header *fh;
     uint64_t pos; /* result bytes produced */
     weft_weight_codec *codec;
-    weft_weight_span_info *spans;
+    weft_weight_span_info *spans; /* spans_cap entries, grown to the largest frame */
     const uint8_t **bases;
+    size_t spans_cap;
     uint8_t *codes;
     /* the QUANT segment being decoded (q_numel 0: none) */
     uint64_t q_numel, q_done, q_base_ref;
@@ -518,10 +519,8 @@ int weft_delta_reader_open(weft_delta_reader **out, const uint8_t *delta, size_t
     rc = weft_weight_codec_new(&r->codec);
     if (rc < 0)
         goto out;
-    r->spans = malloc(SPANS_MAX * sizeof *r->spans);
-    r->bases = malloc(SPANS_MAX * sizeof *r->bases);
     r->codes = malloc(WEFT_DELTA_QBLOCK);
-    if (!r->spans || !r->bases || !r->codes) {
+    if (!r->codes) {
         rc = weft_err_set(WEFT_ENOMEM, "delta: out of memory");
         goto out;
     }
@@ -570,11 +569,25 @@ static int rd_frame(weft_delta_reader *r, uint8_t *out, size_t cap, size_t *out_
     if (flen > (size_t)(r->end - r->p))
         return rd_corrupt(r, "frame runs past the end of the file");
     size_t raw_len = 0, n_spans = 0;
-    int rc = weft_weight_frame_parse(&raw_len, &n_spans, r->spans, SPANS_MAX, r->p, flen);
+    int rc = weft_weight_frame_parse(&raw_len, &n_spans, NULL, 0, r->p, flen);
+    if (rc == 0 && n_spans > SPANS_MAX)
+        return rd_corrupt(r, "frame has too many spans");
+    if (rc == 0 && n_spans > r->spans_cap) { /* grown once to the largest frame */
+        weft_weight_span_info *s = realloc(r->spans, n_spans * sizeof *s);
+        if (s != NULL)
+            r->spans = s;
+        const uint8_t **b = s != NULL ? realloc(r->bases, n_spans * sizeof *b) : NULL;
+        if (b == NULL)
+            return weft_err_set(WEFT_ENOMEM, "delta: out of memory");
+        r->bases = b;
+        r->spans_cap = n_spans;
+    }
+    if (rc == 0)
+        rc = weft_weight_frame_parse(&raw_len, &n_spans, r->spans, r->spans_cap, r->p, flen);
     if (rc < 0)
         return weft_err_wrap(WEFT_ECORRUPT, "delta file at result offset %llu",
                              (unsigned long long)r->pos);
-    if (n_spans > SPANS_MAX || raw_len == 0 || raw_len > cap ||
+    if (raw_len == 0 || raw_len > cap ||
         raw_len > r->info.result_size - r->pos)
         return rd_corrupt(r, "frame size out of bounds");
     for (size_t i = 0; i < n_spans; i++) {
