@@ -411,6 +411,10 @@ static int gguf_read(gguf_cur *c, uint64_t file_size)
     g->info_end = cur_pos(c);
     g->data_offset = weft_gguf_padded_size(g, g->info_end);
     g->data_len = expect;
+    if (g->data_offset > WEFT_GGUF_MAX_HEADER_LEN)
+        return weft_err_set(WEFT_ELIMIT,
+                            "gguf: header of %" PRIu64 " bytes is over the limit of %llu",
+                            g->data_offset, WEFT_GGUF_MAX_HEADER_LEN);
     if (g->data_offset > (uint64_t)(c->end - c->base)) {
         rc = cur_trunc(c, g->data_offset - cur_pos(c));
         if (rc)

@@ -109,14 +109,15 @@ static void print_text(const weft_tdiff *d, const char *pa, const char *pb)
                    weft_dtype_name(e->b->dtype), sb);
             continue;
         }
-        printf("%-6s %-18s", weft_dtype_name(t->dtype), sb);
-        if (e->kind == WEFT_TDIFF_CHANGED) {
-            const weft_tdiff_stats *s = &e->stats;
-            printf(" %10.3e %10.3e %7.2f%%", s->max_abs, weft_tdiff_rel_l2(s),
-                   100.0 * (double)s->n_changed / (double)s->n_elems);
-            if (s->n_nonfinite)
-                printf(" (%" PRIu64 " NaN/inf)", s->n_nonfinite);
+        if (e->kind != WEFT_TDIFF_CHANGED) {
+            printf("%-6s %s\n", weft_dtype_name(t->dtype), sb);
+            continue;
         }
+        const weft_tdiff_stats *s = &e->stats;
+        printf("%-6s %-18s %10.3e %10.3e %7.2f%%", weft_dtype_name(t->dtype), sb, s->max_abs,
+               weft_tdiff_rel_l2(s), 100.0 * (double)s->n_changed / (double)s->n_elems);
+        if (s->n_nonfinite)
+            printf(" (%" PRIu64 " NaN/inf)", s->n_nonfinite);
         putchar('\n');
     }
     printf("summary: %zu tensors: %zu identical, %zu changed, %zu added, %zu removed, "

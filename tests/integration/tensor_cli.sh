@@ -53,6 +53,25 @@ expect_status 0 "$weft" inspect --json "$work/big.safetensors"
 [ "$(js 'j.total')" = 4294967296 ] || fail "sparse 8 GiB file: total $(js 'j.total')"
 ok "inspect of an 8 GiB (sparse) file"
 
+# A GGUF whose header (a 30,000-string array) is larger than the first 64 KiB read: the header
+# is fetched in growing reads, then one F32 tensor after the padding.
+node -e "
+const parts = [], u32 = v => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+const u64 = v => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); return b; };
+const str = s => Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
+parts.push(Buffer.from('GGUF'), u32(3), u64(1), u64(2));
+parts.push(str('general.architecture'), u32(8), str('test'));
+parts.push(str('tokenizer.ggml.tokens'), u32(9), u32(8), u64(30000));
+for (let i = 0; i < 30000; i++) parts.push(str('token-' + i));
+parts.push(str('w'), u32(2), u64(32), u64(2), u32(0), u64(0));
+let h = Buffer.concat(parts);
+h = Buffer.concat([h, Buffer.alloc((32 - h.length % 32) % 32), Buffer.alloc(256)]);
+require('fs').writeFileSync('$work/big-header.gguf', h);"
+expect_status 0 "$weft" inspect --json "$work/big-header.gguf"
+[ "$(js 'j.metadata["tokenizer.ggml.tokens"].count + " " + j.total + " " + (j.data_offset > 65536)')" = "30000 64 true" ] ||
+    fail "gguf with a large header: $(head -c 300 "$work/out")"
+ok "inspect of a GGUF whose header is over 64 KiB"
+
 # ---- corrupt files: exit 4 and a message naming the file and the problem ----
 head -c $((size - 7)) "$work/a.safetensors" > "$work/short.safetensors"
 expect_status 4 "$weft" inspect "$work/short.safetensors"
