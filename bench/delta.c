@@ -51,8 +51,8 @@ static void die(int rc)
 
 /* One create: the whole delta into d (cleared first). Checks the result pieces against ft when
  * lossless. */
-static double create_once(weft_buf *d, const uint8_t *b, uint64_t bl, const uint8_t *f,
-                          uint64_t fl, int kind)
+static double create_once(weft_buf *d, const uint8_t *b, uint64_t bl, const uint8_t *f, uint64_t fl,
+                          int kind)
 {
     weft_delta_encoder *e = NULL;
     weft_buf_clear(d);
@@ -149,7 +149,8 @@ int main(int argc, char **argv)
     printf("weft delta (%s, library, one core): %llu -> %zu bytes, ratio %.2fx, create %.2f GB/s, "
            "apply %.2f GB/s (CPU time, medians); wall time: create %.2f GB/s, apply %.2f GB/s\n",
            weft_delta_kind_name(kind), (unsigned long long)fl, d.len, (double)fl / (double)d.len,
-           (double)fl / c / 1e9, (double)fl / a / 1e9, (double)fl / wc / 1e9, (double)fl / wa / 1e9);
+           (double)fl / c / 1e9, (double)fl / a / 1e9, (double)fl / wc / 1e9,
+           (double)fl / wa / 1e9);
     weft_buf_dispose(&d);
     free(piece);
     munmap(b, (size_t)bl);

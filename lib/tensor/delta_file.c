@@ -587,8 +587,7 @@ static int rd_frame(weft_delta_reader *r, uint8_t *out, size_t cap, size_t *out_
     if (rc < 0)
         return weft_err_wrap(WEFT_ECORRUPT, "delta file at result offset %llu",
                              (unsigned long long)r->pos);
-    if (raw_len == 0 || raw_len > cap ||
-        raw_len > r->info.result_size - r->pos)
+    if (raw_len == 0 || raw_len > cap || raw_len > r->info.result_size - r->pos)
         return rd_corrupt(r, "frame size out of bounds");
     for (size_t i = 0; i < n_spans; i++) {
         r->bases[i] = NULL;

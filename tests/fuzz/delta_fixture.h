@@ -33,7 +33,7 @@ static const dfx_tensor DFX_SMALL[] = {
 
 /* A tensor over one frame and one quantized block, for multi-piece files. */
 static const dfx_tensor DFX_BIG[] = {
-    {"model.big.weight", WEFT_DTYPE_BF16, 2, {1100, 640}, 0},
+    {"model.big.weight", WEFT_DTYPE_BF16, 2, {820, 640}, 0}, /* 1.05 MB, 2 blocks */
     {"model.norm.weight", WEFT_DTYPE_F32, 1, {640, 0}, 0},
 };
 
@@ -79,8 +79,8 @@ static inline void dfx_put(uint8_t *p, weft_dtype dt, double v, uint64_t i)
 /* Appends a safetensors file of `ts` to out: the base when move == 0, else a fine-tune whose
  * float values moved by move × the tensor's scale (frozen tensors unchanged). reorder: tensors
  * in reverse order with __metadata__ (another header size and order). 0 or a WEFT_E* code. */
-static inline int dfx_build(weft_buf *out, const dfx_tensor *ts, size_t n, double move,
-                            int reorder, uint64_t seed)
+static inline int dfx_build(weft_buf *out, const dfx_tensor *ts, size_t n, double move, int reorder,
+                            uint64_t seed)
 {
     weft_st_header *h = NULL;
     int rc = weft_st_header_new(&h);

@@ -33,8 +33,7 @@ static void make_delta(made *m, const weft_buf *base, const weft_buf *ft, int ki
     memset(m, 0, sizeof *m);
     weft_buf_init(&m->delta, 1u << 30);
     weft_buf_init(&m->result, 1u << 30);
-    assert_int_equal(weft_delta_encoder_new(&e, base->data, base->len, ft->data, ft->len, kind),
-                     0);
+    assert_int_equal(weft_delta_encoder_new(&e, base->data, base->len, ft->data, ft->len, kind), 0);
     weft_delta_info info = *weft_delta_encoder_info(e);
     memset(info.base_sha256, 0xba, 32); /* the hashes are the caller's: any bytes do here */
     memset(info.result_sha256, 0x11, 32);
@@ -180,8 +179,7 @@ static void test_tensor_delta_file_match(void **state)
     assert_null(r[0].base);
     assert_int_equal(matched, 5);
     free(r);
-    assert_int_equal(weft_tensor_match_regions(&r, &n, &matched, fh, bh, NULL, 100),
-                     WEFT_ECORRUPT);
+    assert_int_equal(weft_tensor_match_regions(&r, &n, &matched, fh, bh, NULL, 100), WEFT_ECORRUPT);
     weft_st_header_free(bh);
     weft_st_header_free(fh);
     weft_buf_dispose(&base);
