@@ -142,5 +142,7 @@ WEFT_BENCH_SIZE=$size bash "$src/bench/inspect.sh" "$build"
 echo
 echo "== a fine-tune family optimized in the store (bench/family.sh)"
 WEFT_BENCH_SIZE=$size bash "$src/bench/family.sh" "$build"
+
+echo
 echo "== portable deltas: weft delta create/apply on a 1%/3%/10% sigma family (bench/delta.sh)"
 WEFT_BENCH_SIZE=$size WEFT_BENCH_RUNS=$runs WEFT_BENCH_DIR=$work bash "$src/bench/delta.sh" "$build"

@@ -101,7 +101,9 @@ typedef struct weft_weight_region {
     int dtype;           /* WEFT_WEIGHT_* (RAW for dtypes the codecs do not model) */
     const uint8_t *base; /* NULL, or len bytes of the matching base tensor (same dtype, shape) */
     uint64_t base_ref;   /* the caller's tag for the base tensor's first byte; a span starting
-                            k bytes into the region gets base_ref + k */
+                            k bytes into the region gets base_ref + k (UINT64_MAX: no base
+                            tensor, passed on as is), also when base is NULL, so a caller that
+                            reads base bytes itself knows where they are */
 } weft_weight_region;
 
 typedef struct weft_weight_codec weft_weight_codec;

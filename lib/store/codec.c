@@ -30,6 +30,7 @@
 #include "store_internal.h"
 #include "weft/chunker.h"
 #include "weft/safetensors.h"
+#include "weft/tensor_match.h"
 #include "weft/weight_codec.h"
 
 #define BASE_REF_SHIFT 40
@@ -422,6 +423,8 @@ typedef struct opt_ctx {
     weft_store__file_reader *base_r; /* NULL without a base */
     weft_st_header *h, *bh;
     int64_t base_id;
+    weft_weight_region *regions; /* the file's tensors, matched to the base's when there is one */
+    size_t n_regions;
     weft_weight_span *spans;
     size_t spans_cap;
     uint8_t *base_buf; /* base bytes of the chunk being coded */
@@ -432,97 +435,25 @@ typedef struct opt_ctx {
     size_t obj_cap;
 } opt_ctx;
 
-static int dtype_weight(weft_dtype d)
-{
-    switch (d) {
-    case WEFT_DTYPE_BF16: return WEFT_WEIGHT_BF16;
-    case WEFT_DTYPE_F16: return WEFT_WEIGHT_F16;
-    case WEFT_DTYPE_F32: return WEFT_WEIGHT_F32;
-    default: return WEFT_WEIGHT_RAW;
-    }
-}
-
-static int opt_span(opt_ctx *o, size_t *n, size_t len, int dtype, unsigned phase,
-                    const uint8_t *base, uint64_t ref)
-{
-    if (*n > 0 && dtype == WEFT_WEIGHT_RAW && o->spans[*n - 1].dtype == WEFT_WEIGHT_RAW) {
-        o->spans[*n - 1].len += len;
-        return 0;
-    }
-    if (*n == o->spans_cap) {
-        size_t cap = o->spans_cap ? o->spans_cap * 2 : 64;
-        weft_weight_span *p = realloc(o->spans, cap * sizeof *p);
-        if (p == NULL)
-            return weft_err_set(WEFT_ENOMEM, "optimize: out of memory");
-        o->spans = p;
-        o->spans_cap = cap;
-    }
-    if (*n >= WEFT_WEIGHT_MAX_SPANS)
-        return weft_err_set(WEFT_ELIMIT, "optimize: a chunk spans too many tensors");
-    o->spans[(*n)++] = (weft_weight_span){
-        .len = len, .dtype = dtype, .phase = phase, .base = base, .base_ref = ref};
-    return 0;
-}
-
-static int same_shape(const weft_st_tensor *a, const weft_st_tensor *b)
-{
-    if (a->dtype != b->dtype || a->rank != b->rank)
-        return 0;
-    for (uint32_t i = 0; i < a->rank; i++)
-        if (a->shape[i] != b->shape[i])
-            return 0;
-    return 1;
-}
-
-/* The layout of file bytes [pos, pos + len): the header RAW, each tensor by its dtype, with the
- * base tensor's bytes at the same positions when delta coding is allowed. */
+/* The layout of file bytes [pos, pos + len) from the file's tensor regions (weft_weight_layout
+ * over weft_tensor_match_regions): the header raw, each tensor by its dtype, and, when delta
+ * coding is allowed, the base tensor's bytes at the same positions read from the base file. */
 static int opt_layout(opt_ctx *o, uint64_t pos, size_t len, int delta, size_t *n_out)
 {
-    const weft_st_header *h = o->h;
-    uint64_t cur = pos, end = pos + len;
     size_t n = 0;
-    int rc = 0;
-    if (cur < h->data_start) {
-        uint64_t e = end < h->data_start ? end : h->data_start;
-        rc = opt_span(o, &n, (size_t)(e - cur), WEFT_WEIGHT_RAW, 0, NULL, 0);
-        cur = e;
-    }
-    /* First tensor ending after cur (tensors are sorted by offset). */
-    size_t lo = 0, hi = h->n_tensors;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (h->tensors[mid].abs_end <= cur)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t i = lo; rc == 0 && i < h->n_tensors && cur < end; i++) {
-        const weft_st_tensor *t = &h->tensors[i];
-        if (t->abs_end <= cur)
+    int rc = weft_weight_layout(o->spans, o->spans_cap, &n, o->regions, o->n_regions, pos, len);
+    for (size_t i = 0, at = 0; rc == 0 && i < n; at += o->spans[i].len, i++) {
+        weft_weight_span *sp = &o->spans[i];
+        uint64_t boff = sp->base_ref;
+        sp->base = NULL;
+        sp->base_ref = 0;
+        if (!delta || boff == WEFT_TENSOR_NO_BASE || sp->dtype == WEFT_WEIGHT_RAW ||
+            boff > BASE_OFF_MASK)
             continue;
-        uint64_t e = end < t->abs_end ? end : t->abs_end;
-        int dt = dtype_weight(t->dtype);
-        size_t esz = weft_weight_dtype_size(dt);
-        unsigned phase = dt == WEFT_WEIGHT_RAW ? 0 : (unsigned)((cur - t->abs_begin) % esz);
-        const uint8_t *base = NULL;
-        uint64_t ref = 0;
-        const weft_st_tensor *bt =
-            delta && dt != WEFT_WEIGHT_RAW ? weft_st_find(o->bh, t->name, t->name_len) : NULL;
-        if (bt != NULL && same_shape(t, bt)) {
-            uint64_t boff = bt->abs_begin + (cur - t->abs_begin);
-            uint8_t *dst = o->base_buf + (cur - pos);
-            if (boff <= BASE_OFF_MASK) {
-                rc = weft_store__file_reader_read(o->base_r, boff, dst, (size_t)(e - cur));
-                base = dst;
-                ref = (uint64_t)o->base_id << BASE_REF_SHIFT | boff;
-            }
-        }
-        if (rc == 0)
-            rc = opt_span(o, &n, (size_t)(e - cur), dt, phase, base, ref);
-        cur = e;
+        rc = weft_store__file_reader_read(o->base_r, boff, o->base_buf + at, sp->len);
+        sp->base = o->base_buf + at;
+        sp->base_ref = (uint64_t)o->base_id << BASE_REF_SHIFT | boff;
     }
-    if (rc == 0 && cur < end) /* cannot happen for a valid header: tensors tile the data */
-        rc = opt_span(o, &n, (size_t)(end - cur), WEFT_WEIGHT_RAW, 0, NULL, 0);
     *n_out = n;
     return rc;
 }
@@ -952,6 +883,18 @@ int weft_store_optimize_file(weft_store *s, const weft_hash *file, const weft_ha
         if (rc < 0)
             goto out;
     }
+    rc = weft_tensor_match_regions(&o.regions, &o.n_regions, NULL, o.h, o.bh, NULL,
+                                   o.base_r ? weft_store__file_reader_size(o.base_r) : 0);
+    if (rc < 0)
+        goto out;
+    /* a chunk meets at most every region and the raw bytes between them */
+    o.spans_cap = 2 * o.n_regions + 2 < WEFT_WEIGHT_MAX_SPANS ? 2 * o.n_regions + 2
+                                                               : WEFT_WEIGHT_MAX_SPANS;
+    o.spans = malloc(o.spans_cap * sizeof *o.spans);
+    if (!o.spans) {
+        rc = weft_err_set(WEFT_ENOMEM, "optimize: out of memory");
+        goto out;
+    }
     o.obj_cap = (size_t)WEFT_XORB_MAX_BYTES + WEFT_XORB_FOOTER_MAX_LEN + WEFT_XET_CHUNK_MAX;
     o.obj = weft_store__big_alloc(o.obj_cap);
     o.out = weft_store__big_alloc(o.obj_cap);
@@ -1024,6 +967,7 @@ out:
     free(o.check);
     free(o.frame);
     free(o.spans);
+    free(o.regions);
     free(used);
     free(done);
     free(terms);

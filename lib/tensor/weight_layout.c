@@ -65,7 +65,7 @@ int weft_weight_layout(weft_weight_span *spans, size_t max_spans, size_t *n_span
         size_t esize = weft_weight_dtype_size(r->dtype);
         int rc = layout_push(spans, max_spans, &n, (size_t)(stop - pos), r->dtype,
                              (unsigned)(k % esize), r->base != NULL ? r->base + k : NULL,
-                             r->base != NULL ? r->base_ref + k : 0);
+                             r->base_ref == UINT64_MAX ? UINT64_MAX : r->base_ref + k);
         if (rc != 0)
             return rc;
         pos = stop;
