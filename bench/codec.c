@@ -209,8 +209,8 @@ static size_t weft_runs(const uint8_t *file, size_t len, const chunks *ch,
 }
 
 /* zstd -3 on every chunk; returns the compressed total. */
-static size_t zstd_runs(const uint8_t *file, size_t len, const chunks *ch, int runs,
-                        timing *enc, timing *dec)
+static size_t zstd_runs(const uint8_t *file, size_t len, const chunks *ch, int runs, timing *enc,
+                        timing *dec)
 {
     ZSTD_CCtx *cc = ZSTD_createCCtx();
     ZSTD_DCtx *dc = ZSTD_createDCtx();
@@ -349,7 +349,8 @@ static void per_tensor(const uint8_t *file, const st_region *rs, size_t n, doubl
         size_t coded = 0;
         for (uint64_t o = 0; o < r->len; o += 65536) {
             size_t l = r->len - o < 65536 ? (size_t)(r->len - o) : 65536, fl = 0;
-            weft_weight_span sp = {.len = l, .dtype = r->dtype,
+            weft_weight_span sp = {.len = l,
+                                   .dtype = r->dtype,
                                    .phase = (unsigned)(o % weft_weight_dtype_size(r->dtype)),
                                    .base = r->base ? r->base + o : NULL};
             if (weft_weight_frame_encode(c, frame, weft_weight_frame_bound(l, 1), &fl,
@@ -399,8 +400,8 @@ static int bench_float(const char *path, int runs)
     size_t z = zstd_runs(file, len, &ch, runs, &ze, &zd);
     size_t l = lz4_runs(file, len, &ch, runs, &le, &ld);
     size_t b = bg4_runs(file, len, &ch, runs, &be, &bd);
-    double rw = (double)len / (double)w, rz = (double)len / (double)z,
-           rl = (double)len / (double)l, rb = (double)len / (double)b;
+    double rw = (double)len / (double)w, rz = (double)len / (double)z, rl = (double)len / (double)l,
+           rb = (double)len / (double)b;
     printf("weft float codec: ratio %.3fx, ", rw);
     timing_print("encode", &we);
     timing_print(", decode", &wd);
@@ -431,8 +432,7 @@ static int bench_float(const char *path, int runs)
  * the first stream; zstd -3 on each stream. Decode timing: both zstd streams, then one XOR join
  * over the chunk's elements (a cost model of the join: the anchor's output is not checked). */
 static size_t bitx_runs(const uint8_t *ft, size_t len, const chunks *ch,
-                        const weft_weight_region *regions, size_t n_regions, int runs,
-                        timing *dec)
+                        const weft_weight_region *regions, size_t n_regions, int runs, timing *dec)
 {
     static weft_weight_span spans[MAX_SPANS];
     ZSTD_CCtx *cc = ZSTD_createCCtx();
@@ -480,10 +480,10 @@ static size_t bitx_runs(const uint8_t *ft, size_t len, const chunks *ch,
     for (int r = -1; r < runs; r++) { /* r = -1: an untimed warm-up */
         double w0 = bench_now(), c0 = cpu_now();
         for (size_t i = 0; i < ch->n; i++) {
-            size_t a = ZSTD_decompressDCtx(dc, sa, WEFT_XET_MAX_CHUNK_LEN, z + 2 * i * bound,
-                                           zl[2 * i]);
-            size_t b = ZSTD_decompressDCtx(dc, sb, WEFT_XET_MAX_CHUNK_LEN,
-                                           z + (2 * i + 1) * bound, zl[2 * i + 1]);
+            size_t a =
+                ZSTD_decompressDCtx(dc, sa, WEFT_XET_MAX_CHUNK_LEN, z + 2 * i * bound, zl[2 * i]);
+            size_t b = ZSTD_decompressDCtx(dc, sb, WEFT_XET_MAX_CHUNK_LEN, z + (2 * i + 1) * bound,
+                                           zl[2 * i + 1]);
             if (a != na[i] || a + b != ch->len[i])
                 die("bitx zstd");
             size_t m = b; /* BF16: one sign+mantissa byte per element */

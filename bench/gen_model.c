@@ -139,7 +139,8 @@ static int gen_write_tensor(FILE *out, const gen_tensor *t, uint64_t *seed, gen_
         size_t m = 0;
         while (m < 8192 && i < n) {
             /* Box-Muller: two normals per pair of uniforms. */
-            double r = sqrt(-2.0 * log(gen_uniform(seed))), a = 6.283185307179586 * gen_uniform(seed);
+            double r = sqrt(-2.0 * log(gen_uniform(seed))),
+                   a = 6.283185307179586 * gen_uniform(seed);
             gen_value(block + es * m++, mean + sigma * r * cos(a), sigma, t->frozen, o);
             i++;
             if (m < 8192 && i < n) {
@@ -172,7 +173,8 @@ int main(int argc, char **argv)
             o.finetune = strtod(argv[++i], NULL) / 100.0;
         else if (strcmp(argv[i], "--checkpoint") == 0)
             o.checkpoint = 1;
-        else if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc && strcmp(argv[i + 1], "bf16") == 0)
+        else if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc &&
+                 strcmp(argv[i + 1], "bf16") == 0)
             i++;
         else if (strcmp(argv[i], "--dtype") == 0 && i + 1 < argc && strcmp(argv[i + 1], "f16") == 0)
             o.f16 = 1, dtype = "F16", i++;
@@ -209,7 +211,7 @@ int main(int argc, char **argv)
         ts[n_t].rows = (r);                                                                        \
         ts[n_t].cols = (c);                                                                        \
         ts[n_t].is_norm = (norm);                                                                  \
-        ts[n_t].frozen = (norm) || strcmp(ts[n_t].name, "model.embed_tokens.weight") == 0;        \
+        ts[n_t].frozen = (norm) || strcmp(ts[n_t].name, "model.embed_tokens.weight") == 0;         \
         bytes += (uint64_t)o.esize * (r) * ((c) ? (c) : 1);                                        \
         n_t++;                                                                                     \
     } while (0)
@@ -236,8 +238,9 @@ int main(int argc, char **argv)
     weft_buf h;
     weft_buf_init(&h, 1u << 24);
     uint64_t off = 0;
-    int rc = weft_buf_printf(&h, "{\"__metadata__\":{\"format\":\"pt\",\"generator\":\"weft "
-                                 "bench_gen_model seed %llu",
+    int rc = weft_buf_printf(&h,
+                             "{\"__metadata__\":{\"format\":\"pt\",\"generator\":\"weft "
+                             "bench_gen_model seed %llu",
                              (unsigned long long)seed);
     if (rc == 0 && o.finetune > 0)
         rc = weft_buf_printf(&h, " finetune %g%%%s", o.finetune * 100,

@@ -57,8 +57,8 @@ void weft_entropy_histogram(uint32_t counts[256], const uint8_t *in, size_t n);
 size_t weft_entropy_estimate(const uint32_t counts[256], size_t n);
 
 /* Encodes in[0..n) into out[0..cap) and sets *out_len. Picks the smallest mode. */
-WEFT_MUST_USE int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len,
-                                      const uint8_t *in, size_t n);
+WEFT_MUST_USE int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t *in,
+                                      size_t n);
 
 /* Decodes exactly n bytes into out from the block at in[0..in_len); *consumed gets the
  * block's length (in_len may extend past the block). WEFT_ECORRUPT if the block is malformed,

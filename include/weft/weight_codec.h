@@ -123,9 +123,9 @@ const char *weft_weight_method_name(int method);
  * merged), phases from each region's offset, base pointers advanced to the span. Writes at
  * most max_spans spans and sets *n_spans_out; WEFT_ELIMIT if more are needed, WEFT_EINVALID if
  * the regions are unsorted or overlap. */
-WEFT_MUST_USE int weft_weight_layout(weft_weight_span *spans, size_t max_spans,
-                                     size_t *n_spans_out, const weft_weight_region *regions,
-                                     size_t n_regions, uint64_t start, size_t len);
+WEFT_MUST_USE int weft_weight_layout(weft_weight_span *spans, size_t max_spans, size_t *n_spans_out,
+                                     const weft_weight_region *regions, size_t n_regions,
+                                     uint64_t start, size_t len);
 
 /* Capacity that always suffices for the frame of a len-byte chunk cut into n_spans spans. */
 size_t weft_weight_frame_bound(size_t len, size_t n_spans);
@@ -150,8 +150,7 @@ WEFT_MUST_USE int weft_weight_frame_parse(size_t *raw_len_out, size_t *n_spans_o
  * needs one). A missing base is WEFT_EINVALID; a frame that is malformed in any way is
  * WEFT_ECORRUPT. */
 WEFT_MUST_USE int weft_weight_frame_decode(weft_weight_codec *c, uint8_t *out, size_t cap,
-                                           size_t *out_len, const uint8_t *frame,
-                                           size_t frame_len, const uint8_t *const *bases,
-                                           size_t n_bases);
+                                           size_t *out_len, const uint8_t *frame, size_t frame_len,
+                                           const uint8_t *const *bases, size_t n_bases);
 
 #endif

@@ -91,7 +91,6 @@ void weft_tensor__xor_split(uint8_t *planes, const uint8_t *fine, const uint8_t 
 void weft_tensor__xor_join(uint8_t *out, const uint8_t *const planes[4], const uint8_t *base,
                            size_t n, size_t esize);
 
-
 /* DIFF_ESC planes: a[i] = min(z, 255) for the zigzag difference z; each escape (a[i] == 255)
  * puts z - 255 into esize escape planes, high byte first, plane k at esc + k*e for e escapes.
  * The split returns e (esc needs room for esize*n bytes). For the join, esc_words turns the
@@ -110,8 +109,7 @@ void weft_tensor__diffesc_join(uint8_t *out, const uint8_t *a, const uint8_t *wo
  * them (CPU support and WEFT_KERNEL). */
 int weft_tensor__use_avx2(void);
 size_t weft_tensor__float_split16_avx2(uint8_t *planes, const uint8_t *in, size_t n);
-size_t weft_tensor__float_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8_t *lo,
-                                      size_t n);
+size_t weft_tensor__float_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8_t *lo, size_t n);
 size_t weft_tensor__diff_split16_avx2(uint8_t *planes, const uint8_t *fine, const uint8_t *base,
                                       size_t n);
 size_t weft_tensor__diff_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8_t *lo,

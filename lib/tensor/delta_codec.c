@@ -76,8 +76,8 @@ void weft_tensor__diff_split(uint8_t *planes, const uint8_t *fine, const uint8_t
 {
     if (esize == 2) {
         uint8_t *hi = planes, *lo = planes + n;
-        size_t i = weft_tensor__use_avx2() ? weft_tensor__diff_split16_avx2(planes, fine, base, n)
-                                           : 0;
+        size_t i =
+            weft_tensor__use_avx2() ? weft_tensor__diff_split16_avx2(planes, fine, base, n) : 0;
         for (; i < n; i++) {
             uint16_t d = (uint16_t)(delta_order16(weft_tensor__load16(fine + 2 * i)) -
                                     delta_order16(weft_tensor__load16(base + 2 * i)));
@@ -128,8 +128,8 @@ void weft_tensor__xor_split(uint8_t *planes, const uint8_t *fine, const uint8_t 
 {
     if (esize == 2) {
         uint8_t *hi = planes, *lo = planes + n;
-        size_t i = weft_tensor__use_avx2() ? weft_tensor__xor_split16_avx2(planes, fine, base, n)
-                                           : 0;
+        size_t i =
+            weft_tensor__use_avx2() ? weft_tensor__xor_split16_avx2(planes, fine, base, n) : 0;
         for (; i < n; i++) {
             uint16_t x = weft_tensor__load16(fine + 2 * i) ^ weft_tensor__load16(base + 2 * i);
             uint16_t r = (uint16_t)(x << 1 | x >> 15);

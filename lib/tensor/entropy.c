@@ -239,8 +239,8 @@ static size_t entropy_header_len(const uint8_t len[256], const size_t stream_len
 
 /* Plans a Huffman block: lengths, codes, stream sizes, total. 0 if Huffman is impossible
  * (fewer than two symbols). */
-static size_t entropy_plan(entropy_code *c, size_t stream_len[4], unsigned *first,
-                           unsigned *last, uint32_t c4[4][256])
+static size_t entropy_plan(entropy_code *c, size_t stream_len[4], unsigned *first, unsigned *last,
+                           uint32_t c4[4][256])
 {
     uint32_t counts[256];
     unsigned present = 0;
@@ -444,8 +444,7 @@ static int entropy_finish(uint8_t *seg, size_t cnt, size_t done, entropy_reader 
     return 0;
 }
 
-static int entropy_decode_small(uint8_t *out, size_t n, entropy_reader rd[4],
-                                const uint16_t *table)
+static int entropy_decode_small(uint8_t *out, size_t n, entropy_reader rd[4], const uint16_t *table)
 {
     for (unsigned k = 0; k < 4; k++) {
         size_t start, cnt;

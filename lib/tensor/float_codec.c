@@ -21,8 +21,8 @@ int weft_tensor__use_avx512_vbmi2(void)
 #if defined(__x86_64__) || defined(__i386__)
     static volatile int cached = -1;
     if (cached < 0)
-        cached = (weft_cpu_features() & WEFT_CPU_AVX512) != 0 &&
-                 __builtin_cpu_supports("avx512vbmi2");
+        cached =
+            (weft_cpu_features() & WEFT_CPU_AVX512) != 0 && __builtin_cpu_supports("avx512vbmi2");
     return cached;
 #else
     return 0;

@@ -74,15 +74,11 @@ static int codec_reserve(weft_weight_codec *c, size_t len)
 size_t weft_weight_dtype_size(int dtype)
 {
     switch (dtype) {
-    case WEFT_WEIGHT_RAW:
-        return 1;
+    case WEFT_WEIGHT_RAW: return 1;
     case WEFT_WEIGHT_BF16:
-    case WEFT_WEIGHT_F16:
-        return 2;
-    case WEFT_WEIGHT_F32:
-        return 4;
-    default:
-        return 0;
+    case WEFT_WEIGHT_F16: return 2;
+    case WEFT_WEIGHT_F32: return 4;
+    default: return 0;
     }
 }
 
@@ -197,16 +193,16 @@ static int frame_encode_span(weft_weight_codec *c, size_t *size_out, int *method
     } else {
         size_t sz;
         if (s->base != NULL) {
-            sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF_ESC, data, s->base, len,
-                                     esize, s->phase);
+            sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF_ESC, data, s->base, len, esize,
+                                     s->phase);
             FRAME_TAKE(WEFT_WEIGHT_DIFF_ESC, sz);
             /* The byte-plane forms win when most moves are large (escapes everywhere). */
             if (best_len > len / 2) {
-                sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF, data, s->base, len,
-                                         esize, s->phase);
+                sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF, data, s->base, len, esize,
+                                         s->phase);
                 FRAME_TAKE(WEFT_WEIGHT_DIFF, sz);
-                sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_XOR, data, s->base, len,
-                                         esize, s->phase);
+                sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_XOR, data, s->base, len, esize,
+                                         s->phase);
                 FRAME_TAKE(WEFT_WEIGHT_XOR, sz);
             }
         }
@@ -242,8 +238,7 @@ int weft_weight_frame_encode(weft_weight_codec *c, uint8_t *out, size_t cap, siz
         const weft_weight_span *s = &spans[i];
         size_t esize = weft_weight_dtype_size(s->dtype);
         if (esize == 0)
-            return weft_err_set(WEFT_EINVALID, "weight frame: span %zu has dtype %d", i,
-                                s->dtype);
+            return weft_err_set(WEFT_EINVALID, "weight frame: span %zu has dtype %d", i, s->dtype);
         if (s->len == 0 || s->phase >= esize)
             return weft_err_set(WEFT_EINVALID, "weight frame: span %zu: length %zu, phase %u", i,
                                 s->len, s->phase);
@@ -357,8 +352,7 @@ static int frame_next(frame_cursor *fc, weft_weight_span_info *si, const uint8_t
     if (frame_is_delta(si->method)) {
         used = weft_tensor__get_varint(&v, p, end, 10);
         if (used == 0)
-            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: bad base reference",
-                                index);
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: bad base reference", index);
         si->base_ref = v;
         si->needs_base = 1;
         p += used;
@@ -366,8 +360,7 @@ static int frame_next(frame_cursor *fc, weft_weight_span_info *si, const uint8_t
     if (si->coded_len > (size_t)(end - p))
         return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: payload truncated", index);
     if (si->method == WEFT_WEIGHT_STORED && si->coded_len != si->len)
-        return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: stored length mismatch",
-                            index);
+        return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: stored length mismatch", index);
     *payload = p;
     fc->p = p + si->coded_len;
     fc->offset += si->len;
@@ -377,8 +370,8 @@ static int frame_next(frame_cursor *fc, weft_weight_span_info *si, const uint8_t
 static int frame_close(const frame_cursor *fc)
 {
     if (fc->offset != fc->raw_len)
-        return weft_err_set(WEFT_ECORRUPT, "weight frame: spans cover %zu of %zu bytes",
-                            fc->offset, fc->raw_len);
+        return weft_err_set(WEFT_ECORRUPT, "weight frame: spans cover %zu of %zu bytes", fc->offset,
+                            fc->raw_len);
     if (fc->p != fc->end)
         return weft_err_set(WEFT_ECORRUPT, "weight frame: %zu bytes after the last span",
                             (size_t)(fc->end - fc->p));
@@ -419,9 +412,8 @@ static int frame_parse_visit(void *ctx, size_t i, const weft_weight_span_info *s
     return 0;
 }
 
-int weft_weight_frame_parse(size_t *raw_len_out, size_t *n_spans_out,
-                            weft_weight_span_info *spans, size_t max_spans,
-                            const uint8_t *frame, size_t frame_len)
+int weft_weight_frame_parse(size_t *raw_len_out, size_t *n_spans_out, weft_weight_span_info *spans,
+                            size_t max_spans, const uint8_t *frame, size_t frame_len)
 {
     frame_cursor fc;
     frame_parse_ctx pc = {spans, max_spans};

@@ -5,8 +5,8 @@
 #include "weft/weight_codec.h"
 
 /* Appends a span, merging RAW bytes into a preceding RAW span. */
-static int layout_push(weft_weight_span *spans, size_t max_spans, size_t *n, size_t len,
-                       int dtype, unsigned phase, const uint8_t *base, uint64_t base_ref)
+static int layout_push(weft_weight_span *spans, size_t max_spans, size_t *n, size_t len, int dtype,
+                       unsigned phase, const uint8_t *base, uint64_t base_ref)
 {
     if (dtype == WEFT_WEIGHT_RAW && *n > 0 && spans[*n - 1].dtype == WEFT_WEIGHT_RAW) {
         spans[*n - 1].len += len;
@@ -32,8 +32,7 @@ int weft_weight_layout(weft_weight_span *spans, size_t max_spans, size_t *n_span
         if (weft_weight_dtype_size(regions[i].dtype) == 0 ||
             __builtin_add_overflow(regions[i].offset, regions[i].len, &r_end) ||
             (i + 1 < n_regions && regions[i + 1].offset < r_end))
-            return weft_err_set(WEFT_EINVALID, "weight layout: region %zu bad or overlapping",
-                                i);
+            return weft_err_set(WEFT_EINVALID, "weight layout: region %zu bad or overlapping", i);
     }
     /* First region that ends after start (binary search: regions are sorted). */
     size_t lo = 0, hi = n_regions;

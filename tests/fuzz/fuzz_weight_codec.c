@@ -37,8 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int prc = weft_weight_frame_parse(&raw_len, &n_spans, info, FUZZ_MAX_SPANS, data, size);
     for (size_t i = 0; i < FUZZ_MAX_SPANS; i++)
         bases[i] = zeros;
-    int rc = weft_weight_frame_decode(c, out, sizeof out, &olen, data, size, bases,
-                                      FUZZ_MAX_SPANS);
+    int rc = weft_weight_frame_decode(c, out, sizeof out, &olen, data, size, bases, FUZZ_MAX_SPANS);
     if (rc != 0) {
         CHECK(rc == WEFT_ECORRUPT || rc == WEFT_EINVALID || rc == WEFT_ELIMIT);
         return 0;

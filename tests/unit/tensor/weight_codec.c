@@ -88,9 +88,9 @@ static void test_tensor_weight_planes_every_16bit_pattern(void **state)
         assert_memory_equal(out, fine, 2 * n);
     }
     /* ±1 unit in the last place across zero and across an exponent step is a small z. */
-    assert_int_equal(ref_z16(0x8000, 0x0000), 1);    /* -0 vs +0 */
-    assert_int_equal(ref_z16(0x0001, 0x8001), 6);    /* +tiny vs -tiny: three steps up */
-    assert_int_equal(ref_z16(0x3f80, 0x3f7f), 2);    /* 1.0 vs the float below it */
+    assert_int_equal(ref_z16(0x8000, 0x0000), 1); /* -0 vs +0 */
+    assert_int_equal(ref_z16(0x0001, 0x8001), 6); /* +tiny vs -tiny: three steps up */
+    assert_int_equal(ref_z16(0x3f80, 0x3f7f), 2); /* 1.0 vs the float below it */
     free(fine);
     free(base);
     free(planes);
@@ -107,7 +107,7 @@ static void test_tensor_weight_planes_fp32(void **state)
     uint8_t *fine = malloc(4 * n), *base = malloc(4 * n), *planes = malloc(5 * n + 64),
             *out = malloc(4 * n), *words = malloc(4 * n + 64);
     assert_non_null(words);
-    static const uint32_t specials[] = {0,          0x80000000u, 0x7f800000u, 0xff800000u,
+    static const uint32_t specials[] = {0,           0x80000000u, 0x7f800000u, 0xff800000u,
                                         0x7fc00000u, 0xffc00001u, 0x00000001u, 0x807fffffu,
                                         0x3f800000u, 0x7f7fffffu, 0x7fffffffu, 0xffffffffu};
     uint64_t s = 42;
@@ -358,14 +358,13 @@ static void test_tensor_weight_frame_rejects_malformed(void **state)
     assert_int_equal(weft_weight_layout(spans, 16, &n_spans, regions, 3, 0, MINI_LEN), 0);
     weft_weight_codec *c = NULL;
     assert_int_equal(weft_weight_codec_new(&c), 0);
-    assert_int_equal(weft_weight_frame_encode(c, frame, sizeof frame, &flen, fine, MINI_LEN,
-                                              spans, n_spans),
-                     0);
+    assert_int_equal(
+        weft_weight_frame_encode(c, frame, sizeof frame, &flen, fine, MINI_LEN, spans, n_spans), 0);
     const uint8_t *bases[16];
     for (size_t i = 0; i < n_spans; i++)
         bases[i] = spans[i].base;
-    assert_int_equal(
-        weft_weight_frame_decode(c, out, MINI_LEN, &olen, frame, flen, bases, n_spans), 0);
+    assert_int_equal(weft_weight_frame_decode(c, out, MINI_LEN, &olen, frame, flen, bases, n_spans),
+                     0);
     /* Every truncation fails, in a buffer of exactly that size (ASan sees any over-read). */
     for (size_t cut = 0; cut < flen; cut++) {
         uint8_t *t = malloc(cut + 1);
@@ -395,8 +394,7 @@ static void test_tensor_weight_frame_rejects_malformed(void **state)
             t[i] ^= (uint8_t)(1u << bit);
             int rc = weft_weight_frame_decode(c, out, sizeof out, &olen, t, flen, bases, n_spans);
             /* ELIMIT: a flipped length asks for more room than out has. */
-            assert_true(rc == 0 || rc == WEFT_ECORRUPT || rc == WEFT_EINVALID ||
-                        rc == WEFT_ELIMIT);
+            assert_true(rc == 0 || rc == WEFT_ECORRUPT || rc == WEFT_EINVALID || rc == WEFT_ELIMIT);
             if (rc == 0)
                 assert_true(olen <= sizeof out);
             free(t);
@@ -415,8 +413,7 @@ static void test_tensor_weight_frame_rejects_malformed(void **state)
     assert_int_equal(weft_weight_frame_encode(c, frame, sizeof frame, &flen, fine, 10, &bad, 0),
                      WEFT_EINVALID);
     bad.dtype = WEFT_WEIGHT_RAW;
-    assert_int_equal(weft_weight_frame_encode(c, frame, 12, &flen, fine, 10, &bad, 1),
-                     WEFT_ELIMIT);
+    assert_int_equal(weft_weight_frame_encode(c, frame, 12, &flen, fine, 10, &bad, 1), WEFT_ELIMIT);
     weft_weight_codec_free(c);
     assert_string_equal(weft_weight_method_name(WEFT_WEIGHT_DIFF_ESC), "diff-esc");
     assert_string_equal(weft_weight_dtype_name(WEFT_WEIGHT_BF16), "bf16");

@@ -27,8 +27,8 @@ AVX2_INLINE void avx2_words(__m256i *w0, __m256i *w1, const uint8_t *hi, const u
 /* Planes of 32 elements from words w0 (0..15) and w1 (16..31). */
 AVX2_INLINE void avx2_planes(uint8_t *hi, uint8_t *lo, __m256i w0, __m256i w1)
 {
-    const __m256i gather = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15,
-                                            0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m256i gather = _mm256_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15, 0,
+                                            2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
     /* Per lane: 8 low bytes then 8 high bytes; reorder the 64-bit quarters to lo, lo, hi, hi. */
     __m256i a = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(w0, gather), 0xd8);
     __m256i b = _mm256_permute4x64_epi64(_mm256_shuffle_epi8(w1, gather), 0xd8);
@@ -49,7 +49,8 @@ AVX2_INLINE __m256i avx2_rotr1(__m256i w)
 /* o(w) = w ^ (negative ? 0xffff : 0x8000) */
 AVX2_INLINE __m256i avx2_order(__m256i w)
 {
-    return _mm256_xor_si256(w, _mm256_or_si256(_mm256_srai_epi16(w, 15), _mm256_set1_epi16(-32768)));
+    return _mm256_xor_si256(w,
+                            _mm256_or_si256(_mm256_srai_epi16(w, 15), _mm256_set1_epi16(-32768)));
 }
 
 /* o^-1(o) = o ^ (top bit set ? 0x8000 : 0xffff) */
@@ -101,8 +102,9 @@ AVX2_INLINE __m256i avx2_zigzag_diff(__m256i f, __m256i b)
 AVX2_INLINE __m256i avx2_unzigzag_add(__m256i z, __m256i b)
 {
     __m256i one = _mm256_set1_epi16(1);
-    __m256i d = _mm256_xor_si256(_mm256_srli_epi16(z, 1),
-                                 _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_and_si256(z, one)));
+    __m256i d =
+        _mm256_xor_si256(_mm256_srli_epi16(z, 1),
+                         _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_and_si256(z, one)));
     return avx2_unorder(_mm256_add_epi16(avx2_order(b), d));
 }
 

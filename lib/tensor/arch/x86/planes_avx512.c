@@ -11,8 +11,8 @@
 #include "tensor/codec_internal.h"
 
 __attribute__((target("avx512vbmi2"))) size_t
-weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const uint8_t *words,
-                                   size_t *j, const uint8_t *base, size_t n)
+weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const uint8_t *words, size_t *j,
+                                   const uint8_t *base, size_t n)
 {
     size_t i = 0, e = *j;
     const __m256i all = _mm256_set1_epi8(-1);
@@ -25,16 +25,15 @@ weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const uint8_t
          * 64-byte load may pass the last escape word; the caller pads words by 64 bytes. */
         z = _mm512_mask_expand_epi16(z, k, _mm512_loadu_si512((const void *)(words + 2 * e)));
         e += (size_t)__builtin_popcount(k);
-        __m512i d = _mm512_xor_si512(_mm512_srli_epi16(z, 1),
-                                     _mm512_sub_epi16(_mm512_setzero_si512(),
-                                                      _mm512_and_si512(z, one)));
+        __m512i d =
+            _mm512_xor_si512(_mm512_srli_epi16(z, 1),
+                             _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_and_si512(z, one)));
         __m512i b = _mm512_loadu_si512((const void *)(base + 2 * i));
         __m512i ob = _mm512_xor_si512(b, _mm512_or_si512(_mm512_srai_epi16(b, 15), sign));
         __m512i o = _mm512_add_epi16(ob, d);
         /* o ^ (top set ? 0x8000 : 0xffff) == o ^ (~srai(o, 15) | 0x8000) */
-        __m512i m = _mm512_or_si512(_mm512_andnot_si512(_mm512_srai_epi16(o, 15),
-                                                        _mm512_set1_epi16(-1)),
-                                    sign);
+        __m512i m = _mm512_or_si512(
+            _mm512_andnot_si512(_mm512_srai_epi16(o, 15), _mm512_set1_epi16(-1)), sign);
         _mm512_storeu_si512((void *)(out + 2 * i), _mm512_xor_si512(o, m));
     }
     *j = e;
