@@ -11,6 +11,7 @@ apt_packages=(
     libmicrohttpd-dev libgit2-dev libyaml-dev libcurl4-openssl-dev git-lfs curl
     nginx-light wrk
     b3sum lz4 zstd bc openssl coreutils nodejs npm python3
+    xdelta3 # bench/delta.sh: the binary-delta anchor beside weft delta
 )
 
 missing=()
