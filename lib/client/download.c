@@ -195,6 +195,7 @@ static int download_mkparent(const char *path)
 #define DL_BUFS_SPARE 3                   /* buffers beyond one per receiver */
 #define DL_RANGE_THREADS 64               /* receivers of one blob at most */
 #define DL_BUFS (DL_RANGE_THREADS + DL_BUFS_SPARE)
+#define DL_RUN_MAX 8 /* ranges (128 MiB) fetched with one GET at most */
 
 typedef struct dl_part {
     uint64_t start, len;
@@ -666,16 +667,16 @@ static int download_http_ranges(dl_blob_job *job)
     for (size_t i = 0; i < job->n_parts; i++)
         todo += !job->parts[i].complete;
     size_t n_threads = job->ctx->o->max_workers > 0 ? (size_t)job->ctx->o->max_workers
-                                                    : WEFT_DOWNLOAD_DEFAULT_WORKERS;
+                                                    : WEFT_DOWNLOAD_RANGE_WORKERS;
     if (n_threads > todo)
         n_threads = todo;
     if (n_threads > DL_RANGE_THREADS)
         n_threads = DL_RANGE_THREADS;
+    /* each receiver's share in one GET, at most DL_RUN_MAX ranges so receivers that finish
+     * early take over the rest */
     size_t run = n_threads ? (todo + n_threads - 1) / n_threads : 1;
-    const char *env = getenv("WEFT_DL_RUN");
-    size_t cap = env ? (size_t)strtoull(env, NULL, 10) : 0;
-    if (cap && run > cap)
-        run = cap;
+    if (run > DL_RUN_MAX)
+        run = DL_RUN_MAX;
     pthread_mutex_lock(&job->lock);
     job->max_bufs = n_threads + DL_BUFS_SPARE;
     job->run_len = run ? run : 1;
