@@ -8,8 +8,8 @@
  * already in the cache is only linked into the snapshot. Otherwise, under the blob's lock, the
  * bytes go to blobs/<etag>.incomplete: small files in one GET resumed from the length already
  * there (as huggingface_hub resumes), files of WEFT_DOWNLOAD_RANGED_MIN bytes and more in
- * WEFT_DOWNLOAD_PART_SIZE ranges written in place by up to WEFT_DOWNLOAD_RANGE_WORKERS
- * connections (each GET covers a run of consecutive ranges), with a sidecar `<incomplete>.parts`
+ * WEFT_DOWNLOAD_PART_SIZE ranges written in place (each GET covers a run of consecutive ranges;
+ * one connection, more up to WEFT_DOWNLOAD_RANGE_WORKERS while the file arrives slowly), with a sidecar `<incomplete>.parts`
  * recording the finished ranges so a re-run fetches only the missing ones. The bytes are verified
  * (SHA-256 for a 64-hex etag, the git blob id for a 40-hex one) on a hashing thread while they
  * arrive, in file order, before the rename into blobs/<etag>. With a local dir the file lands at DIR/<path> and huggingface_hub's metadata
@@ -34,7 +34,7 @@
 #define WEFT_DOWNLOAD_DEFAULT_WORKERS 8
 #define WEFT_DOWNLOAD_RANGED_MIN (64ull << 20) /* files this large are fetched in ranges */
 #define WEFT_DOWNLOAD_PART_SIZE (16ull << 20)  /* the size of one range */
-#define WEFT_DOWNLOAD_RANGE_WORKERS 4 /* connections for one file's ranges, unless max_workers */
+#define WEFT_DOWNLOAD_RANGE_WORKERS 4 /* connections for one file's ranges at most, by default */
 
 /* One file's blob as the HEAD of its resolve URL described it; what a fetcher needs. */
 typedef struct weft_download_blob {

@@ -196,6 +196,8 @@ static int download_mkparent(const char *path)
 #define DL_RANGE_THREADS 64               /* receivers of one blob at most */
 #define DL_BUFS (DL_RANGE_THREADS + DL_BUFS_SPARE)
 #define DL_RUN_MAX 8 /* ranges (128 MiB) fetched with one GET at most */
+#define DL_RAMP_SECONDS 0.5
+#define DL_RAMP_RATE 200e6 /* bytes/s below which another connection is added */
 
 typedef struct dl_part {
     uint64_t start, len;
@@ -230,7 +232,9 @@ typedef struct dl_blob_job {
     size_t q_head, q_len;
     uint8_t *spare[DL_BUFS]; /* free buffers */
     size_t n_spare, n_bufs, max_bufs; /* max_bufs: receivers + DL_BUFS_SPARE */
-    int receiving; /* 0 once no receiver will write again */
+    int receiving;            /* 0 once no receiver will write again */
+    size_t active;            /* receivers running */
+    pthread_cond_t done_cond; /* a receiver ended */
     int rc;
     char *err;
     uint64_t resumed_from; /* bytes found in the file at the start */
@@ -507,6 +511,10 @@ static void *download_part_worker(void *arg)
     if (!sink.buf) {
         if (job->rc == 0)
             download_job_fail(job, weft_err_set(WEFT_ENOMEM, "out of memory"));
+        pthread_mutex_lock(&job->lock);
+        job->active--;
+        pthread_cond_signal(&job->done_cond);
+        pthread_mutex_unlock(&job->lock);
         return NULL;
     }
     for (;;) {
@@ -533,6 +541,8 @@ static void *download_part_worker(void *arg)
     pthread_mutex_lock(&job->lock);
     if (sink.buf)
         download_buf_give(job, sink.buf);
+    job->active--;
+    pthread_cond_signal(&job->done_cond);
     pthread_mutex_unlock(&job->lock);
     return NULL;
 }
@@ -666,29 +676,66 @@ static int download_http_ranges(dl_blob_job *job)
     size_t todo = 0;
     for (size_t i = 0; i < job->n_parts; i++)
         todo += !job->parts[i].complete;
-    size_t n_threads = job->ctx->o->max_workers > 0 ? (size_t)job->ctx->o->max_workers
-                                                    : WEFT_DOWNLOAD_RANGE_WORKERS;
+    int ramp = job->ctx->o->max_workers <= 0;
+    size_t n_threads = ramp ? WEFT_DOWNLOAD_RANGE_WORKERS : (size_t)job->ctx->o->max_workers;
     if (n_threads > todo)
         n_threads = todo;
     if (n_threads > DL_RANGE_THREADS)
         n_threads = DL_RANGE_THREADS;
+    if (n_threads == 0)
+        return job->rc;
     /* each receiver's share in one GET, at most DL_RUN_MAX ranges so receivers that finish
-     * early take over the rest */
-    size_t run = n_threads ? (todo + n_threads - 1) / n_threads : 1;
+     * early (or start later) take over the rest */
+    size_t run = (todo + n_threads - 1) / n_threads;
     if (run > DL_RUN_MAX)
         run = DL_RUN_MAX;
+    pthread_t tids[DL_RANGE_THREADS];
+    size_t started = 0, first = ramp ? 1 : n_threads;
     pthread_mutex_lock(&job->lock);
     job->max_bufs = n_threads + DL_BUFS_SPARE;
-    job->run_len = run ? run : 1;
-    pthread_mutex_unlock(&job->lock);
-    pthread_t tids[DL_RANGE_THREADS];
-    size_t started = 0;
-    for (size_t i = 1; i < n_threads; i++) {
-        if (pthread_create(&tids[started], NULL, download_part_worker, job) != 0)
+    job->run_len = run;
+    uint64_t seen = atomic_load(&job->ctx->bytes);
+    double t_seen = download_now();
+    for (;;) {
+        while (started < first && job->rc == 0) {
+            job->active++;
+            if (pthread_create(&tids[started], NULL, download_part_worker, job) != 0) {
+                job->active--;
+                first = started; /* fewer receivers still finish the blob */
+                break;
+            }
+            started++;
+        }
+        if (job->active == 0)
             break;
-        started++;
+        /* Default: one connection, and one more (up to n_threads) each DL_RAMP_SECONDS in
+         * which the blob came slower than DL_RAMP_RATE; on a fast link (loopback, LAN) one
+         * stream hashed from memory costs the least CPU, on a slow one parallel ranges pay. */
+        double wait = t_seen + DL_RAMP_SECONDS - download_now();
+        if (wait > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += (time_t)wait;
+            ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&job->done_cond, &job->lock, &ts);
+            continue;
+        }
+        uint64_t now_bytes = atomic_load(&job->ctx->bytes);
+        double now = download_now();
+        int slow = (double)(now_bytes - seen) < DL_RAMP_RATE * (now - t_seen);
+        size_t next = job->next_part;
+        while (next < job->n_parts && job->parts[next].complete)
+            next++;
+        if (ramp && slow && first < n_threads && next < job->n_parts)
+            first++;
+        seen = now_bytes;
+        t_seen = now;
     }
-    download_part_worker(job);
+    pthread_mutex_unlock(&job->lock);
     for (size_t i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     return job->rc;
@@ -703,6 +750,7 @@ static int download_blob_fetch(dl_ctx *ctx, const weft_download_blob *blob, cons
         .ctx = ctx, .blob = blob, .incomplete = incomplete, .fd = fd, .bar = bar, .parts_fd = -1};
     pthread_mutex_init(&job.lock, NULL);
     pthread_cond_init(&job.cond, NULL);
+    pthread_cond_init(&job.done_cond, NULL);
     pthread_t hasher;
     int hasher_started = 0;
     int rc = download_hash_init(&job), xet_done = 0;
@@ -760,7 +808,7 @@ static int download_blob_fetch(dl_ctx *ctx, const weft_download_blob *blob, cons
     if (rc < 0)
         goto out;
     if (job.hashed != blob->size) {
-        rc = weft_err_set(WEFT_EIO, "%s: not every range was hashed", blob->path);
+        rc = weft_err_set(WEFT_EIO, "%s: not every byte was hashed", blob->path);
         goto out;
     }
     uint8_t md[EVP_MAX_MD_SIZE];
@@ -810,6 +858,7 @@ out:
     free(job.err);
     EVP_MD_CTX_free(job.md);
     pthread_cond_destroy(&job.cond);
+    pthread_cond_destroy(&job.done_cond);
     pthread_mutex_destroy(&job.lock);
     return rc;
 }
