@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `weft download` from a local `weft serve` over loopback, beside curl in the same run:
-#   - one large LFS file (default 1 GiB): weft download (16 MiB ranges over 4 connections,
+#   - one large LFS file (default 1 GiB): weft download (16 MiB ranges, 1-4 connections,
 #     SHA-256 checked, into a fresh cache) vs one curl GET of the same resolve URL into a file
 #     (no check); goal: weft >= 0.8x curl's speed;
 #   - 100 small files: weft download of the repo (8 workers, HEAD + GET each, git blob ids
