@@ -192,8 +192,8 @@ static int download_mkparent(const char *path)
  * 3-10x more system time per GB on the benchmark VM (dd of 1 GiB after small writes: 16 KiB
  * writes 0.45 s, 256 KiB 0.18 s, 512 KiB 0.7 s, 1 MiB 1.7-2.8 s). */
 #define DL_WRITE_PIECE (256u << 10)
-#define DL_BUFS_SPARE 3                   /* buffers beyond one per receiver */
-#define DL_RANGE_THREADS 64               /* receivers of one blob at most */
+#define DL_BUFS_SPARE 3     /* buffers beyond one per receiver */
+#define DL_RANGE_THREADS 64 /* receivers of one blob at most */
 #define DL_BUFS (DL_RANGE_THREADS + DL_BUFS_SPARE)
 #define DL_RUN_MAX 8 /* ranges (128 MiB) fetched with one GET at most */
 #define DL_RAMP_SECONDS 0.5
@@ -230,11 +230,11 @@ typedef struct dl_blob_job {
     uint64_t fed, hashed;
     dl_chunk queue[DL_BUFS]; /* handed over by the receivers, from `fed - queued bytes` */
     size_t q_head, q_len;
-    uint8_t *spare[DL_BUFS]; /* free buffers */
+    uint8_t *spare[DL_BUFS];          /* free buffers */
     size_t n_spare, n_bufs, max_bufs; /* max_bufs: receivers + DL_BUFS_SPARE */
-    int receiving;            /* 0 once no receiver will write again */
-    size_t active;            /* receivers running */
-    pthread_cond_t done_cond; /* a receiver ended */
+    int receiving;                    /* 0 once no receiver will write again */
+    size_t active;                    /* receivers running */
+    pthread_cond_t done_cond;         /* a receiver ended */
     int rc;
     char *err;
     uint64_t resumed_from; /* bytes found in the file at the start */
@@ -493,8 +493,7 @@ static int download_run_fetch(dl_blob_job *job, dl_part_sink *s)
             return rc;
         if (s->part < s->end)
             rc = weft_err_set(WEFT_ENETWORK, "%s: the connection ended after %llu of %llu bytes",
-                              job->blob->path,
-                              (unsigned long long)(s->part->start + s->part->done),
+                              job->blob->path, (unsigned long long)(s->part->start + s->part->done),
                               (unsigned long long)to);
     }
     return rc;

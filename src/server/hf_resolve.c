@@ -100,9 +100,9 @@ static int64_t store_stream_read(void *payload, uint64_t pos, uint8_t *buf, size
         weft_store *st = hub_store(s->h);
         weft_store_reader_close(s->reader);
         s->reader = NULL;
-        int rc = st ? weft_store_reader_open(st, &s->file, s->base + pos, s->len - pos, 0,
-                                             &s->reader)
-                    : WEFT_EIO;
+        int rc =
+            st ? weft_store_reader_open(st, &s->file, s->base + pos, s->len - pos, 0, &s->reader)
+               : WEFT_EIO;
         if (rc < 0)
             return rc;
     }
