@@ -693,6 +693,12 @@ static int download_http_ranges(dl_blob_job *job)
     pthread_mutex_lock(&job->lock);
     job->max_bufs = n_threads + DL_BUFS_SPARE;
     job->run_len = run;
+    if (n_threads == 1) { /* one receiver (small files): this thread */
+        job->active = 1;
+        pthread_mutex_unlock(&job->lock);
+        download_part_worker(job);
+        return job->rc;
+    }
     uint64_t seen = atomic_load(&job->ctx->bytes);
     double t_seen = download_now();
     for (;;) {
