@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `weft download` from a local `weft serve` over loopback, beside curl in the same run:
-#   - one large LFS file (default 1 GiB): weft download (parallel 16 MiB ranges, SHA-256 checked,
-#     into a fresh cache) vs one curl GET of the same resolve URL into a file (no check); goal:
-#     weft >= 0.8x curl's speed;
+#   - one large LFS file (default 1 GiB): weft download (16 MiB ranges, 1-4 connections,
+#     SHA-256 checked, into a fresh cache) vs one curl GET of the same resolve URL into a file
+#     (no check); goal: weft >= 0.8x curl's speed;
 #   - 100 small files: weft download of the repo (8 workers, HEAD + GET each, git blob ids
 #     checked) vs fetching them one by one with curl; goal: weft >= 3x faster.
 # Medians of several runs; every run starts from an empty cache and the server's files in the

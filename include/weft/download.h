@@ -7,11 +7,13 @@
  * HEADs the resolve URL (no redirects followed) for X-Repo-Commit, the etag and the size; a blob
  * already in the cache is only linked into the snapshot. Otherwise, under the blob's lock, the
  * bytes go to blobs/<etag>.incomplete: small files in one GET resumed from the length already
- * there (as huggingface_hub resumes), files of WEFT_DOWNLOAD_RANGED_MIN bytes and more in ranges
- * fetched in parallel and written in place, with a sidecar `<incomplete>.parts` recording the
- * finished ranges so a re-run fetches only the missing ones. The bytes are verified (SHA-256 for
- * a 64-hex etag, the git blob id for a 40-hex one) while they arrive, before the rename into
- * blobs/<etag>. With a local dir the file lands at DIR/<path> and huggingface_hub's metadata
+ * there (as huggingface_hub resumes), files of WEFT_DOWNLOAD_RANGED_MIN bytes and more in
+ * WEFT_DOWNLOAD_PART_SIZE ranges written in place (each GET covers a run of consecutive ranges;
+ * one connection, more up to WEFT_DOWNLOAD_RANGE_WORKERS while the file arrives slowly), with a
+ * sidecar `<incomplete>.parts` recording the finished ranges so a re-run fetches only the missing
+ * ones. The bytes are verified (SHA-256 for a 64-hex etag, the git blob id for a 40-hex one) on a
+ * hashing thread while they arrive, in file order, before the rename into blobs/<etag>. With a
+ * local dir the file lands at DIR/<path> and huggingface_hub's metadata
  * DIR/.cache/huggingface/download/<path>.metadata records commit, etag and time, so either tool
  * recognises the other's local dirs.
  *
@@ -33,6 +35,7 @@
 #define WEFT_DOWNLOAD_DEFAULT_WORKERS 8
 #define WEFT_DOWNLOAD_RANGED_MIN (64ull << 20) /* files this large are fetched in ranges */
 #define WEFT_DOWNLOAD_PART_SIZE (16ull << 20)  /* the size of one range */
+#define WEFT_DOWNLOAD_RANGE_WORKERS 4 /* connections for one file's ranges at most, by default */
 
 /* One file's blob as the HEAD of its resolve URL described it; what a fetcher needs. */
 typedef struct weft_download_blob {
@@ -60,9 +63,10 @@ typedef struct weft_download_opts {
     size_t n_include;
     const char *const *exclude; /* huggingface_hub ignore_patterns */
     size_t n_exclude;
-    const char *cache_dir;          /* NULL: the client's hub cache */
-    const char *local_dir;          /* NULL: into the cache */
-    int max_workers;                /* 0: WEFT_DOWNLOAD_DEFAULT_WORKERS */
+    const char *cache_dir; /* NULL: the client's hub cache */
+    const char *local_dir; /* NULL: into the cache */
+    int max_workers; /* 0: WEFT_DOWNLOAD_DEFAULT_WORKERS files, WEFT_DOWNLOAD_RANGE_WORKERS ranges
+                      */
     weft_progress *progress;        /* may be NULL */
     weft_download_xet_fn xet_fetch; /* NULL: plain HTTP only */
     void *xet_payload;

@@ -29,6 +29,11 @@ WEFT_MUST_USE int weft_fs_read_file(weft_buf *out, const char *path);
 WEFT_MUST_USE int weft_fs_pread_full(int fd, void *dst, size_t len, uint64_t offset,
                                      const char *what);
 
+/* Writes all `len` bytes at `offset` of fd (retrying short writes and EINTR); a write that
+ * makes no progress is WEFT_EIO (ENOSPC). */
+WEFT_MUST_USE int weft_fs_pwrite_full(int fd, const void *src, size_t len, uint64_t offset,
+                                      const char *what);
+
 /* Writes all `len` bytes to fd (retrying short writes and EINTR). */
 WEFT_MUST_USE int weft_fs_write_full(int fd, const void *src, size_t len, const char *what);
 

@@ -26,7 +26,7 @@
 #include "weft/sha256.h"
 
 #define DL_TRIES 3             /* attempts per range when the connection breaks */
-#define DL_HASH_BUF (1u << 20) /* read size when hashing from the file */
+#define DL_HASH_BUF (1u << 20) /* read size when hashing a local-dir file */
 #define DL_LIST_MAX 1000000    /* files in one listing */
 
 /* ---- filters ------------------------------------------------------------------------------ */
@@ -178,11 +178,37 @@ static int download_mkparent(const char *path)
 
 /* ---- one blob: ranges, resume sidecar, hashing -------------------------------------------- */
 
+/* The bytes of a range collect in a buffer of DL_WRITE_BUF and go to the file in one pwrite
+ * (libcurl hands the body over in 16 KiB pieces: one write each was 70,000 system calls per GB).
+ * A full buffer that continues the bytes already given to the hasher is then handed to it, so
+ * the SHA-256 reads what was just received instead of reading the file again; bytes that arrive
+ * ahead of the hasher (later ranges, a resumed file) are read back from the file when it gets to
+ * them. At most DL_BUFS buffers per blob exist, which bounds the memory and makes the receivers
+ * wait when the hasher falls behind. */
+#define DL_WRITE_BUF (1u << 20)
+/* One pwrite: the page cache sizes its folios after the write (Linux 6.x, ext4/xfs/tmpfs). Up to
+ * 256 KiB they come from memory that was just in use; 512 KiB and 1 MiB folios come from large
+ * free blocks, which a VM's balloon has often handed back to the host, and refilling those cost
+ * 3-10x more system time per GB on the benchmark VM (dd of 1 GiB after small writes: 16 KiB
+ * writes 0.45 s, 256 KiB 0.18 s, 512 KiB 0.7 s, 1 MiB 1.7-2.8 s). */
+#define DL_WRITE_PIECE (256u << 10)
+#define DL_BUFS_SPARE 3     /* buffers beyond one per receiver */
+#define DL_RANGE_THREADS 64 /* receivers of one blob at most */
+#define DL_BUFS (DL_RANGE_THREADS + DL_BUFS_SPARE)
+#define DL_RUN_MAX 8 /* ranges (128 MiB) fetched with one GET at most */
+#define DL_RAMP_SECONDS 0.5
+#define DL_RAMP_RATE 200e6 /* bytes/s below which another connection is added */
+
 typedef struct dl_part {
     uint64_t start, len;
-    uint64_t done; /* bytes of the range already in the file (from its start) */
+    uint64_t done; /* bytes of the range already in the file (from its start); under the lock */
     int complete;
 } dl_part;
+
+typedef struct dl_chunk {
+    uint8_t *buf;
+    size_t len;
+} dl_chunk;
 
 typedef struct dl_blob_job {
     dl_ctx *ctx;
@@ -194,11 +220,21 @@ typedef struct dl_blob_job {
     int parts_fd;
     dl_part *parts;
     size_t n_parts;
+    uint64_t part_size;
     size_t next_part; /* next range to hand out */
-    size_t next_hash; /* ranges before it are hashed */
-    int hashing;
-    EVP_MD_CTX *md;
+    size_t run_len;   /* ranges one receiver claims at a time (one GET) */
     pthread_mutex_t lock;
+    pthread_cond_t cond; /* a buffer queued or freed, bytes written, the receivers done */
+    /* the hasher, in file order: bytes [0, fed) are hashed or queued, [0, hashed) hashed */
+    EVP_MD_CTX *md;
+    uint64_t fed, hashed;
+    dl_chunk queue[DL_BUFS]; /* handed over by the receivers, from `fed - queued bytes` */
+    size_t q_head, q_len;
+    uint8_t *spare[DL_BUFS];          /* free buffers */
+    size_t n_spare, n_bufs, max_bufs; /* max_bufs: receivers + DL_BUFS_SPARE */
+    int receiving;                    /* 0 once no receiver will write again */
+    size_t active;                    /* receivers running */
+    pthread_cond_t done_cond;         /* a receiver ended */
     int rc;
     char *err;
     uint64_t resumed_from; /* bytes found in the file at the start */
@@ -211,112 +247,106 @@ static void download_job_fail(dl_blob_job *job, int rc)
         job->rc = rc;
         job->err = strdup(weft_err_last());
     }
+    pthread_cond_broadcast(&job->cond);
     pthread_mutex_unlock(&job->lock);
 }
 
-/* Hashes the finished ranges in order, from the file. Whichever thread finishes a range drives
- * the hash forward, so hashing overlaps the transfer of later ranges. */
-static void download_hash_advance(dl_blob_job *job)
+/* A free buffer, allocated while fewer than max_bufs exist, else waited for (the hasher frees
+ * them). Called with the lock held; NULL when out of memory or once the job failed (the hasher
+ * may have stopped). */
+static uint8_t *download_buf_take(dl_blob_job *job)
 {
-    uint8_t *buf = NULL;
+    for (;;) {
+        if (job->rc != 0)
+            return NULL;
+        if (job->n_spare > 0)
+            return job->spare[--job->n_spare];
+        if (job->n_bufs < job->max_bufs) {
+            uint64_t size = job->blob->size < DL_WRITE_BUF ? job->blob->size : DL_WRITE_BUF;
+            uint8_t *b = malloc(size ? (size_t)size : 1);
+            if (b)
+                job->n_bufs++;
+            return b;
+        }
+        pthread_cond_wait(&job->cond, &job->lock);
+    }
+}
+
+/* Called with the lock held. */
+static void download_buf_give(dl_blob_job *job, uint8_t *buf)
+{
+    job->spare[job->n_spare++] = buf;
+    pthread_cond_broadcast(&job->cond);
+}
+
+/* Bytes of the file from `off` on that are written: what the range holding `off` has done. */
+static uint64_t download_written_from(const dl_blob_job *job, uint64_t off)
+{
+    if (job->n_parts == 0)
+        return 0;
+    size_t i = (size_t)(off / job->part_size);
+    if (i >= job->n_parts)
+        return 0;
+    const dl_part *p = &job->parts[i];
+    return p->start + p->done > off ? p->start + p->done - off : 0;
+}
+
+/* The hasher thread: SHA-256 (or git's SHA-1) of the blob in file order, from the buffers the
+ * receivers hand over, else from the file for bytes written ahead of it. Ends when every byte is
+ * hashed, or when the receivers stopped and nothing more can come. */
+static void *download_hasher(void *arg)
+{
+    dl_blob_job *job = arg;
+    uint64_t size = job->blob->size;
+    uint8_t *own = NULL; /* for reads from the file */
     pthread_mutex_lock(&job->lock);
-    while (!job->hashing && job->rc == 0 && job->next_hash < job->n_parts &&
-           job->parts[job->next_hash].complete) {
-        dl_part *p = &job->parts[job->next_hash];
-        job->hashing = 1;
-        pthread_mutex_unlock(&job->lock);
-        int rc = 0;
-        if (!buf)
-            buf = malloc(DL_HASH_BUF);
-        if (!buf)
-            rc = weft_err_set(WEFT_ENOMEM, "out of memory");
-        for (uint64_t off = 0; rc == 0 && off < p->len;) {
-            size_t n = p->len - off < DL_HASH_BUF ? (size_t)(p->len - off) : DL_HASH_BUF;
-            rc = weft_fs_pread_full(job->fd, buf, n, p->start + off, job->incomplete);
-            if (rc == 0 && EVP_DigestUpdate(job->md, buf, n) != 1)
-                rc = weft_err_set(WEFT_ENOMEM, "hash update failed");
-            off += n;
-        }
-        if (rc < 0)
-            download_job_fail(job, rc);
-        pthread_mutex_lock(&job->lock);
-        job->hashing = 0;
-        job->next_hash++;
-    }
-    pthread_mutex_unlock(&job->lock);
-    free(buf);
-}
-
-typedef struct dl_part_sink {
-    dl_blob_job *job;
-    dl_part *part;
-} dl_part_sink;
-
-static int download_part_sink(const uint8_t *data, size_t len, void *payload)
-{
-    dl_part_sink *s = payload;
-    dl_part *p = s->part;
-    if (len > p->len - p->done)
-        return weft_err_set(WEFT_ECORRUPT, "%s: the server sent more bytes than asked for",
-                            s->job->blob->path);
-    for (size_t off = 0; off < len;) {
-        ssize_t n = pwrite(s->job->fd, data + off, len - off, (off_t)(p->start + p->done + off));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return weft_err_sys(WEFT_EIO, errno, "writing %s", s->job->incomplete);
-        off += (size_t)n;
-    }
-    p->done += len;
-    weft_progress_advance(s->job->bar, len);
-    download_account(s->job->ctx, len);
-    return 0;
-}
-
-/* GETs what is missing of one range, retrying broken connections from where they stopped. */
-static int download_part_fetch(dl_blob_job *job, dl_part *p)
-{
-    int rc = 0;
-    for (int attempt = 0; attempt < DL_TRIES && p->done < p->len; attempt++) {
-        dl_part_sink sink = {job, p};
-        weft_client_req req;
-        weft_client_req_init(&req, "GET", job->blob->url);
-        req.follow_redirects = 1;
-        req.sink = download_part_sink;
-        req.sink_payload = &sink;
-        int whole = p->start == 0 && p->done == 0 && p->len == job->blob->size;
-        if (!whole) {
-            req.has_range = 1;
-            req.range_start = p->start + p->done;
-            req.range_end = p->start + p->len - 1;
-        }
-        weft_client_resp resp;
-        uint64_t before = p->done;
-        rc = weft_client_send(job->ctx->c, &resp, &req);
-        if (rc == WEFT_ENETWORK)
-            weft_err_wrap(rc, "%s", job->blob->path);
-        else if (rc == 0)
-            rc = weft_client_resp_check(&resp, job->blob->path);
-        if (rc == 0 && !whole && resp.status != 206 && p->done > before)
-            rc = weft_err_set(WEFT_EINVALID, "%s: the server ignored the Range header",
-                              job->blob->path);
-        weft_client_resp_dispose(&resp);
-        if (rc == WEFT_ENETWORK && attempt + 1 < DL_TRIES) {
-            /* try again from where the bytes stopped, after a short pause */
-            if (p->done == before) {
-                struct timespec pause = {attempt, 500000000L}; /* 0.5 s, then 1.5 s */
-                nanosleep(&pause, NULL);
+    while (job->hashed < size && job->rc == 0) {
+        if (job->q_len > 0) {
+            dl_chunk c = job->queue[job->q_head];
+            job->q_head = (job->q_head + 1) % DL_BUFS;
+            job->q_len--;
+            pthread_mutex_unlock(&job->lock);
+            int ok = EVP_DigestUpdate(job->md, c.buf, c.len) == 1;
+            pthread_mutex_lock(&job->lock);
+            job->hashed += c.len;
+            download_buf_give(job, c.buf);
+            if (!ok) {
+                pthread_mutex_unlock(&job->lock);
+                download_job_fail(job, weft_err_set(WEFT_ENOMEM, "hash update failed"));
+                pthread_mutex_lock(&job->lock);
             }
             continue;
         }
+        uint64_t avail = job->fed < size ? download_written_from(job, job->fed) : 0;
+        if (avail == 0) {
+            if (!job->receiving)
+                break;
+            pthread_cond_wait(&job->cond, &job->lock);
+            continue;
+        }
+        /* bytes already in the file: claim them (receivers continuing after them queue) */
+        uint64_t off = job->fed;
+        size_t n = avail < DL_WRITE_BUF ? (size_t)avail : DL_WRITE_BUF;
+        job->fed += n;
+        pthread_mutex_unlock(&job->lock);
+        int rc = 0;
+        if (!own)
+            own = malloc(DL_WRITE_BUF);
+        if (!own)
+            rc = weft_err_set(WEFT_ENOMEM, "out of memory");
+        if (rc == 0)
+            rc = weft_fs_pread_full(job->fd, own, n, off, job->incomplete);
+        if (rc == 0 && EVP_DigestUpdate(job->md, own, n) != 1)
+            rc = weft_err_set(WEFT_ENOMEM, "hash update failed");
         if (rc < 0)
-            return rc;
-        if (p->done < p->len)
-            rc = weft_err_set(WEFT_ENETWORK, "%s: the connection ended after %llu of %llu bytes",
-                              job->blob->path, (unsigned long long)(p->start + p->done),
-                              (unsigned long long)(p->start + p->len));
+            download_job_fail(job, rc);
+        pthread_mutex_lock(&job->lock);
+        job->hashed += n;
     }
-    return rc;
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+    free(own);
+    return NULL;
 }
 
 /* Records a finished range in the sidecar ("<index>\n" lines after a header line). */
@@ -329,9 +359,163 @@ static int download_part_record(dl_blob_job *job, size_t index)
     return weft_fs_write_full(job->parts_fd, line, (size_t)n, job->parts_path);
 }
 
+/* A receiver's state over a run of consecutive ranges [part, end) fetched with one GET. */
+typedef struct dl_part_sink {
+    dl_blob_job *job;
+    dl_part *part; /* the range the next bytes belong to */
+    dl_part *end;
+    uint8_t *buf; /* DL_WRITE_BUF (or the blob's size), bytes after the range's `done` */
+    size_t len;
+    uint64_t got; /* bytes of the current answer */
+} dl_part_sink;
+
+/* Writes the buffered bytes after the range's done bytes, then hands the buffer to the hasher
+ * when they are the next bytes it needs (taking a free one in exchange). */
+static int download_sink_flush(dl_part_sink *s)
+{
+    dl_blob_job *job = s->job;
+    dl_part *p = s->part;
+    if (s->len == 0)
+        return 0;
+    uint64_t at = p->start + p->done; /* only this receiver changes p->done */
+    int rc = 0;
+    for (size_t off = 0; off < s->len && rc == 0; off += DL_WRITE_PIECE) {
+        size_t n = s->len - off < DL_WRITE_PIECE ? s->len - off : DL_WRITE_PIECE;
+        rc = weft_fs_pwrite_full(job->fd, s->buf + off, n, at + off, job->incomplete);
+    }
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&job->lock);
+    p->done += s->len;
+    if (at == job->fed && job->q_len < DL_BUFS) {
+        job->queue[(job->q_head + job->q_len) % DL_BUFS] = (dl_chunk){s->buf, s->len};
+        job->q_len++;
+        job->fed += s->len;
+        s->buf = download_buf_take(job);
+        if (!s->buf)
+            rc = job->rc ? job->rc : weft_err_set(WEFT_ENOMEM, "out of memory");
+    }
+    pthread_cond_broadcast(&job->cond);
+    pthread_mutex_unlock(&job->lock);
+    s->len = 0;
+    return rc;
+}
+
+/* Flushes a range whose bytes all arrived, records it as finished, moves to the next one. */
+static int download_sink_next_part(dl_part_sink *s)
+{
+    int rc = download_sink_flush(s);
+    if (rc < 0)
+        return rc;
+    dl_blob_job *job = s->job;
+    pthread_mutex_lock(&job->lock);
+    s->part->complete = 1;
+    rc = download_part_record(job, (size_t)(s->part - job->parts));
+    pthread_mutex_unlock(&job->lock);
+    s->part++;
+    return rc;
+}
+
+static int download_part_sink(const uint8_t *data, size_t len, void *payload)
+{
+    dl_part_sink *s = payload;
+    size_t cap = s->job->blob->size < DL_WRITE_BUF ? (size_t)s->job->blob->size : DL_WRITE_BUF;
+    weft_progress_advance(s->job->bar, len);
+    download_account(s->job->ctx, len);
+    s->got += len;
+    while (len > 0) {
+        if (s->part == s->end)
+            return weft_err_set(WEFT_ECORRUPT, "%s: the server sent more bytes than asked for",
+                                s->job->blob->path);
+        dl_part *p = s->part;
+        uint64_t left = p->len - p->done - s->len;
+        size_t n = cap - s->len < len ? cap - s->len : len;
+        if (n > left)
+            n = (size_t)left;
+        memcpy(s->buf + s->len, data, n);
+        s->len += n;
+        data += n;
+        len -= n;
+        int rc = 0;
+        if (p->done + s->len == p->len)
+            rc = download_sink_next_part(s);
+        else if (s->len == cap)
+            rc = download_sink_flush(s);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* GETs what is missing of the run [s->part, s->end) as one range, retrying broken connections
+ * from where they stopped. */
+static int download_run_fetch(dl_blob_job *job, dl_part_sink *s)
+{
+    int rc = 0;
+    for (int attempt = 0; attempt < DL_TRIES && s->part < s->end; attempt++) {
+        const dl_part *last = s->end - 1;
+        weft_client_req req;
+        weft_client_req_init(&req, "GET", job->blob->url);
+        req.follow_redirects = 1;
+        req.sink = download_part_sink;
+        req.sink_payload = s;
+        uint64_t from = s->part->start + s->part->done, to = last->start + last->len;
+        int whole = from == 0 && to == job->blob->size;
+        if (!whole) {
+            req.has_range = 1;
+            req.range_start = from;
+            req.range_end = to - 1;
+        }
+        weft_client_resp resp;
+        s->got = 0;
+        rc = weft_client_send(job->ctx->c, &resp, &req);
+        /* what arrived is kept even when the connection broke: a retry continues after it */
+        int frc = download_sink_flush(s);
+        if (rc == 0 || rc == WEFT_ENETWORK)
+            rc = frc < 0 ? frc : rc;
+        if (rc == WEFT_ENETWORK)
+            weft_err_wrap(rc, "%s", job->blob->path);
+        else if (rc == 0)
+            rc = weft_client_resp_check(&resp, job->blob->path);
+        if (rc == 0 && !whole && resp.status != 206 && s->got > 0)
+            rc = weft_err_set(WEFT_EINVALID, "%s: the server ignored the Range header",
+                              job->blob->path);
+        weft_client_resp_dispose(&resp);
+        if (rc == WEFT_ENETWORK && attempt + 1 < DL_TRIES) {
+            /* try again from where the bytes stopped, after a short pause */
+            if (s->got == 0) {
+                struct timespec pause = {attempt, 500000000L}; /* 0.5 s, then 1.5 s */
+                nanosleep(&pause, NULL);
+            }
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        if (s->part < s->end)
+            rc = weft_err_set(WEFT_ENETWORK, "%s: the connection ended after %llu of %llu bytes",
+                              job->blob->path, (unsigned long long)(s->part->start + s->part->done),
+                              (unsigned long long)to);
+    }
+    return rc;
+}
+
+/* A receiver: claims runs of up to run_len unfinished ranges, each fetched with one GET. */
 static void *download_part_worker(void *arg)
 {
     dl_blob_job *job = arg;
+    dl_part_sink sink = {.job = job};
+    pthread_mutex_lock(&job->lock);
+    sink.buf = download_buf_take(job);
+    pthread_mutex_unlock(&job->lock);
+    if (!sink.buf) {
+        if (job->rc == 0)
+            download_job_fail(job, weft_err_set(WEFT_ENOMEM, "out of memory"));
+        pthread_mutex_lock(&job->lock);
+        job->active--;
+        pthread_cond_signal(&job->done_cond);
+        pthread_mutex_unlock(&job->lock);
+        return NULL;
+    }
     for (;;) {
         pthread_mutex_lock(&job->lock);
         while (job->next_part < job->n_parts && job->parts[job->next_part].complete)
@@ -340,24 +524,25 @@ static void *download_part_worker(void *arg)
             pthread_mutex_unlock(&job->lock);
             break;
         }
-        size_t i = job->next_part++;
+        size_t i = job->next_part, j = i + 1;
+        while (j < job->n_parts && j - i < job->run_len && !job->parts[j].complete)
+            j++;
+        job->next_part = j;
         pthread_mutex_unlock(&job->lock);
-        dl_part *p = &job->parts[i];
-        int rc = download_part_fetch(job, p);
+        sink.part = &job->parts[i];
+        sink.end = &job->parts[j];
+        int rc = download_run_fetch(job, &sink);
         if (rc < 0) {
             download_job_fail(job, rc);
             break;
         }
-        pthread_mutex_lock(&job->lock);
-        p->complete = 1;
-        rc = download_part_record(job, i);
-        pthread_mutex_unlock(&job->lock);
-        if (rc < 0) {
-            download_job_fail(job, rc);
-            break;
-        }
-        download_hash_advance(job);
     }
+    pthread_mutex_lock(&job->lock);
+    if (sink.buf)
+        download_buf_give(job, sink.buf);
+    job->active--;
+    pthread_cond_signal(&job->done_cond);
+    pthread_mutex_unlock(&job->lock);
     return NULL;
 }
 
@@ -404,6 +589,7 @@ static int download_plan_parts(dl_blob_job *job)
     int ranged = size >= WEFT_DOWNLOAD_RANGED_MIN;
     uint64_t part = ranged ? WEFT_DOWNLOAD_PART_SIZE : (size ? size : 1);
     job->n_parts = size ? (size_t)((size + part - 1) / part) : 0;
+    job->part_size = part;
     job->parts = calloc(job->n_parts ? job->n_parts : 1, sizeof *job->parts);
     if (!job->parts)
         return weft_err_set(WEFT_ENOMEM, "out of memory");
@@ -489,18 +675,72 @@ static int download_http_ranges(dl_blob_job *job)
     size_t todo = 0;
     for (size_t i = 0; i < job->n_parts; i++)
         todo += !job->parts[i].complete;
-    size_t n_threads = job->ctx->o->max_workers > 0 ? (size_t)job->ctx->o->max_workers
-                                                    : WEFT_DOWNLOAD_DEFAULT_WORKERS;
+    int ramp = job->ctx->o->max_workers <= 0;
+    size_t n_threads = ramp ? WEFT_DOWNLOAD_RANGE_WORKERS : (size_t)job->ctx->o->max_workers;
     if (n_threads > todo)
         n_threads = todo;
-    pthread_t tids[64];
-    size_t started = 0;
-    for (size_t i = 1; i < n_threads && started < 64; i++) {
-        if (pthread_create(&tids[started], NULL, download_part_worker, job) != 0)
-            break;
-        started++;
+    if (n_threads > DL_RANGE_THREADS)
+        n_threads = DL_RANGE_THREADS;
+    if (n_threads == 0)
+        return job->rc;
+    /* each receiver's share in one GET, at most DL_RUN_MAX ranges so receivers that finish
+     * early (or start later) take over the rest */
+    size_t run = (todo + n_threads - 1) / n_threads;
+    if (run > DL_RUN_MAX)
+        run = DL_RUN_MAX;
+    pthread_t tids[DL_RANGE_THREADS];
+    size_t started = 0, first = ramp ? 1 : n_threads;
+    pthread_mutex_lock(&job->lock);
+    job->max_bufs = n_threads + DL_BUFS_SPARE;
+    job->run_len = run;
+    if (n_threads == 1) { /* one receiver (small files): this thread */
+        job->active = 1;
+        pthread_mutex_unlock(&job->lock);
+        download_part_worker(job);
+        return job->rc;
     }
-    download_part_worker(job);
+    uint64_t seen = atomic_load(&job->ctx->bytes);
+    double t_seen = download_now();
+    for (;;) {
+        while (started < first && job->rc == 0) {
+            job->active++;
+            if (pthread_create(&tids[started], NULL, download_part_worker, job) != 0) {
+                job->active--;
+                first = started; /* fewer receivers still finish the blob */
+                break;
+            }
+            started++;
+        }
+        if (job->active == 0)
+            break;
+        /* Default: one connection, and one more (up to n_threads) each DL_RAMP_SECONDS in
+         * which the blob came slower than DL_RAMP_RATE; on a fast link (loopback, LAN) one
+         * stream hashed from memory costs the least CPU, on a slow one parallel ranges pay. */
+        double wait = t_seen + DL_RAMP_SECONDS - download_now();
+        if (wait > 0) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += (time_t)wait;
+            ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&job->done_cond, &job->lock, &ts);
+            continue;
+        }
+        uint64_t now_bytes = atomic_load(&job->ctx->bytes);
+        double now = download_now();
+        int slow = (double)(now_bytes - seen) < DL_RAMP_RATE * (now - t_seen);
+        size_t next = job->next_part;
+        while (next < job->n_parts && job->parts[next].complete)
+            next++;
+        if (ramp && slow && first < n_threads && next < job->n_parts)
+            first++;
+        seen = now_bytes;
+        t_seen = now;
+    }
+    pthread_mutex_unlock(&job->lock);
     for (size_t i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
     return job->rc;
@@ -514,6 +754,10 @@ static int download_blob_fetch(dl_ctx *ctx, const weft_download_blob *blob, cons
     dl_blob_job job = {
         .ctx = ctx, .blob = blob, .incomplete = incomplete, .fd = fd, .bar = bar, .parts_fd = -1};
     pthread_mutex_init(&job.lock, NULL);
+    pthread_cond_init(&job.cond, NULL);
+    pthread_cond_init(&job.done_cond, NULL);
+    pthread_t hasher;
+    int hasher_started = 0;
     int rc = download_hash_init(&job), xet_done = 0;
     if (rc < 0)
         goto out;
@@ -551,16 +795,25 @@ static int download_blob_fetch(dl_ctx *ctx, const weft_download_blob *blob, cons
             goto out;
         }
     }
-    download_hash_advance(&job);
-    rc = download_http_ranges(&job);
-    if (rc < 0)
+    job.receiving = 1;
+    job.max_bufs = DL_BUFS_SPARE;
+    if (pthread_create(&hasher, NULL, download_hasher, &job) != 0) {
+        rc = weft_err_set(WEFT_ENOMEM, "%s: cannot start the hashing thread", blob->path);
         goto out;
-    download_hash_advance(&job);
+    }
+    hasher_started = 1;
+    download_http_ranges(&job);
+    pthread_mutex_lock(&job.lock);
+    job.receiving = 0;
+    pthread_cond_broadcast(&job.cond);
+    pthread_mutex_unlock(&job.lock);
+    pthread_join(hasher, NULL);
+    hasher_started = 0;
     rc = job.rc;
     if (rc < 0)
         goto out;
-    if (job.next_hash != job.n_parts) {
-        rc = weft_err_set(WEFT_EIO, "%s: not every range was hashed", blob->path);
+    if (job.hashed != blob->size) {
+        rc = weft_err_set(WEFT_EIO, "%s: not every byte was hashed", blob->path);
         goto out;
     }
     uint8_t md[EVP_MAX_MD_SIZE];
@@ -592,12 +845,25 @@ out:
         rc = job.rc;
     if (rc < 0 && job.err && job.rc == rc)
         weft_err_set(rc, "%s", job.err);
+    if (hasher_started) {
+        pthread_mutex_lock(&job.lock);
+        job.receiving = 0;
+        pthread_cond_broadcast(&job.cond);
+        pthread_mutex_unlock(&job.lock);
+        pthread_join(hasher, NULL);
+    }
+    for (size_t i = 0; i < job.q_len; i++)
+        free(job.queue[(job.q_head + i) % DL_BUFS].buf);
+    for (size_t i = 0; i < job.n_spare; i++)
+        free(job.spare[i]);
     if (job.parts_fd >= 0)
         close(job.parts_fd);
     free(job.parts_path);
     free(job.parts);
     free(job.err);
     EVP_MD_CTX_free(job.md);
+    pthread_cond_destroy(&job.cond);
+    pthread_cond_destroy(&job.done_cond);
     pthread_mutex_destroy(&job.lock);
     return rc;
 }

@@ -1,12 +1,12 @@
 /* Xet downloads: reconstruction, chunk cache, one ranged fetch per entry for the missing chunks,
  * decode while receiving, pwrite the terms (include/weft/xet_download.h). */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "weft/fsutil.h"
 #include "weft/xet_download.h"
 #include "weft/xorb.h"
 
@@ -94,17 +94,9 @@ static int xd_write(xd_job *j, const uint8_t *p, uint64_t len, uint64_t pos)
     if (lo >= hi)
         return 0;
     uint64_t done = hi - lo;
-    const uint8_t *src = p + (lo - pos);
-    while (lo < hi) {
-        ssize_t w = pwrite(j->fd, src, hi - lo, (off_t)lo);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return weft_err_sys(WEFT_EIO, w < 0 ? errno : ENOSPC, "write at byte %llu",
-                                (unsigned long long)lo);
-        src += w;
-        lo += (uint64_t)w;
-    }
+    int rc = weft_fs_pwrite_full(j->fd, p + (lo - pos), (size_t)done, lo, "the download");
+    if (rc < 0)
+        return rc;
     xd_count(j, &j->st.written_bytes, done);
     weft_progress_advance(j->bar, done);
     return 0;

@@ -74,6 +74,22 @@ int weft_fs_pread_full(int fd, void *dst, size_t len, uint64_t offset, const cha
     return 0;
 }
 
+int weft_fs_pwrite_full(int fd, const void *src, size_t len, uint64_t offset, const char *what)
+{
+    const uint8_t *p = src;
+    while (len > 0) {
+        ssize_t w = pwrite(fd, p, len, (off_t)offset);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return weft_err_sys(WEFT_EIO, w < 0 ? errno : ENOSPC, "writing %s", what);
+        p += w;
+        len -= (size_t)w;
+        offset += (uint64_t)w;
+    }
+    return 0;
+}
+
 int weft_fs_write_atomic(const char *path, const void *data, size_t len)
 {
     char tmp[PATH_MAX], dir[PATH_MAX];

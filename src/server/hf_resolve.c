@@ -15,7 +15,6 @@
 #include "weft/sha256.h"
 
 #define BLOB_SERVE_MAX ((size_t)1 << 30)
-#define STREAM_BUF ((size_t)4 << 20)
 
 typedef struct byte_range {
     int present; /* a usable single range was asked for */
@@ -72,9 +71,7 @@ typedef struct store_stream {
     uint64_t base; /* file offset of stream position 0 */
     uint64_t len;
     weft_store_reader *reader; /* opened on the first read, on the thread that serves it */
-    uint8_t *buf;
-    uint64_t buf_pos; /* stream position of buf[0] */
-    size_t buf_len;
+    uint64_t next_pos;         /* stream position the reader continues at */
 } store_stream;
 
 typedef struct fill_ctx {
@@ -90,43 +87,38 @@ static int fill_cb(const uint8_t *p, size_t n, void *payload)
     return 0;
 }
 
+/* Reconstructs straight into the server's send buffer: one copy of each byte from the xorb
+ * window to the socket's buffer (bench/RESULTS.md: a second copy through a buffer of our own
+ * was a fifth of the server's CPU time per download). */
 static int64_t store_stream_read(void *payload, uint64_t pos, uint8_t *buf, size_t max)
 {
     store_stream *s = payload;
     if (pos >= s->len)
         return 0;
-    if (pos < s->buf_pos || pos >= s->buf_pos + s->buf_len) {
-        if (pos != s->buf_pos + s->buf_len || !s->reader) {
-            /* first read, or a jump (MHD reads in order; this is for safety) */
-            weft_store *st = hub_store(s->h);
-            weft_store_reader_close(s->reader);
-            s->reader = NULL;
-            int rc = st ? weft_store_reader_open(st, &s->file, s->base + pos, s->len - pos, 0,
-                                                 &s->reader)
-                        : WEFT_EIO;
-            if (rc < 0)
-                return rc;
-        }
-        fill_ctx f = {s->buf, 0};
-        int rc = weft_store_reader_next(s->reader, STREAM_BUF, fill_cb, &f);
-        if (rc < 0 || f.n == 0)
-            return rc < 0 ? rc : WEFT_ECORRUPT;
-        s->buf_pos = pos;
-        s->buf_len = f.n;
+    if (!s->reader || pos != s->next_pos) {
+        /* first read, or a jump (MHD reads in order; this is for safety) */
+        weft_store *st = hub_store(s->h);
+        weft_store_reader_close(s->reader);
+        s->reader = NULL;
+        int rc =
+            st ? weft_store_reader_open(st, &s->file, s->base + pos, s->len - pos, 0, &s->reader)
+               : WEFT_EIO;
+        if (rc < 0)
+            return rc;
     }
-    size_t off = (size_t)(pos - s->buf_pos);
-    size_t n = s->buf_len - off < max ? s->buf_len - off : max;
-    memcpy(buf, s->buf + off, n);
-    return (int64_t)n;
+    fill_ctx f = {buf, 0};
+    int rc = weft_store_reader_next(s->reader, max, fill_cb, &f);
+    if (rc < 0 || f.n == 0)
+        return rc < 0 ? rc : WEFT_ECORRUPT;
+    s->next_pos = pos + f.n;
+    return (int64_t)f.n;
 }
 
 static void store_stream_free(void *payload)
 {
     store_stream *s = payload;
-    if (s) {
+    if (s)
         weft_store_reader_close(s->reader);
-        free(s->buf);
-    }
     free(s);
 }
 
@@ -216,10 +208,7 @@ void hub_serve_lfs_object(weft_http_req *req, hub *h, const uint8_t sha256[32])
     if (apply_range(req, f.size, &br, &status) < 0)
         return;
     store_stream *s = calloc(1, sizeof *s);
-    if (s && !weft_http_req_is(req, "HEAD"))
-        s->buf = malloc(br.len < STREAM_BUF ? (size_t)br.len + 1 : STREAM_BUF);
-    if (!s || (!weft_http_req_is(req, "HEAD") && !s->buf)) {
-        store_stream_free(s);
+    if (!s) {
         hub_respond_rc(req, WEFT_ENOMEM);
         return;
     }

@@ -218,6 +218,20 @@ out=$(dl admin/big mid.bin --cache-dir "$work/bad1")
 cmp -s "$out" "$src/mid.bin" || fail "the run after a verification failure: other bytes"
 ok "another tool's partial file is continued ($sent bytes moved); wrong partial bytes: exit 4, then a clean refetch"
 
+# a ranged file whose sidecar lists a middle range with wrong bytes: the ranges before and after
+# it are hashed as they arrive, that one is read back from the file, and the blob is refused
+oid=$(sha256sum "$src/huge.bin" | cut -d' ' -f1)
+inc=$work/bad2/models--admin--big/blobs/$oid.incomplete
+mkdir -p "$(dirname "$inc")"
+truncate -s "$huge" "$inc"
+head -c 16777216 /dev/urandom | dd of="$inc" bs=16777216 seek=2 conv=notrunc status=none
+printf 'weft-parts 1 %d 16777216\n2\n' "$huge" > "$inc.parts"
+expect_status 4 dl admin/big huge.bin --cache-dir "$work/bad2" --max-workers 3
+grep -q "not $oid" "$work/err" || fail "ranged verification failure: $(cat "$work/err")"
+[ ! -e "$work/bad2/models--admin--big/blobs/$oid" ] || fail "bad ranged bytes entered the cache"
+[ ! -e "$inc.parts" ] && [ "$(stat -c %s "$inc")" = 0 ] || fail "refused ranged bytes were kept for a resume"
+ok "a ranged file with one wrong finished range: exit 4, and the next run starts over"
+
 # ---- bad input ----
 expect_status 3 dl admin/nosuch --cache-dir "$work/bad"
 grep -q "RepoNotFound" "$work/err" || fail "unknown repo: $(cat "$work/err")"
