@@ -62,5 +62,6 @@ int cmd_rm(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_delta(int argc, char **argv);
 
 #endif

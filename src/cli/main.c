@@ -24,6 +24,7 @@ static const cli_command commands[] = {
     {"xet", cmd_xet, "Xet formats on local files: chunk boundaries and hashes"},
     {"inspect", cmd_inspect, "tensors, parameter counts and metadata of a safetensors/GGUF file"},
     {"diff", cmd_diff, "compare two safetensors files tensor by tensor"},
+    {"delta", cmd_delta, "portable deltas of a fine-tune against its base: create, apply"},
     {"client (any Hub-compatible server, HF_ENDPOINT)", NULL, NULL},
     {"login", cmd_login, "check a Hub token and save it for weft and the hf tools"},
     {"logout", cmd_logout, "remove the saved token"},

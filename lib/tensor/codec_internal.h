@@ -1,0 +1,132 @@
+/* Internal to the weight codecs (lib/tensor): LEB128 varints and the plane transforms shared by
+ * float_codec.c, delta_codec.c and weight_frame.c. Not a public API. */
+#ifndef WEFT_TENSOR_CODEC_INTERNAL_H
+#define WEFT_TENSOR_CODEC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Writes v as LEB128 at p (room for 10 bytes needed); returns the bytes written. */
+static inline size_t weft_tensor__put_varint(uint8_t *p, uint64_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        p[i++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[i++] = (uint8_t)v;
+    return i;
+}
+
+/* Bytes weft_tensor__put_varint would write for v. */
+static inline size_t weft_tensor__varint_len(uint64_t v)
+{
+    size_t i = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        i++;
+    }
+    return i;
+}
+
+/* Reads a LEB128 value of at most max_bytes bytes from [p, end); returns the bytes read, or 0
+ * if it is truncated, too long, or not minimal (a trailing zero byte), so every value has
+ * exactly one encoding. */
+static inline size_t weft_tensor__get_varint(uint64_t *v, const uint8_t *p, const uint8_t *end,
+                                             size_t max_bytes)
+{
+    uint64_t r = 0;
+    for (size_t i = 0; i < max_bytes && p + i < end; i++) {
+        r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+        if ((p[i] & 0x80) == 0) {
+            if (i > 0 && p[i] == 0)
+                return 0;
+            *v = r;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static inline uint16_t weft_tensor__load16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static inline uint32_t weft_tensor__load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline void weft_tensor__store16(uint8_t *p, uint16_t v)
+{
+    memcpy(p, &v, 2);
+}
+
+static inline void weft_tensor__store32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+/* Plane transforms of n whole elements of `esize` bytes (2 or 4), little-endian words.
+ * The splits write plane k at planes + k*n; the joins read plane k from planes[k] (so stored
+ * planes can be read in place). Plane 0 is the most significant byte of the transformed word.
+ *  - float: rotate left by one bit (exponent into the top byte), split;
+ *  - diff: zigzag(o(fine) - o(base)) with o the ordered-integer map, split;
+ *  - xor: rotate(fine ^ base), split.
+ * The inverses rebuild the elements from the planes (and the base). All are bijections. */
+void weft_tensor__float_split(uint8_t *planes, const uint8_t *in, size_t n, size_t esize);
+void weft_tensor__float_join(uint8_t *out, const uint8_t *const planes[4], size_t n, size_t esize);
+void weft_tensor__diff_split(uint8_t *planes, const uint8_t *fine, const uint8_t *base, size_t n,
+                             size_t esize);
+void weft_tensor__diff_join(uint8_t *out, const uint8_t *const planes[4], const uint8_t *base,
+                            size_t n, size_t esize);
+void weft_tensor__xor_split(uint8_t *planes, const uint8_t *fine, const uint8_t *base, size_t n,
+                            size_t esize);
+void weft_tensor__xor_join(uint8_t *out, const uint8_t *const planes[4], const uint8_t *base,
+                           size_t n, size_t esize);
+
+
+/* DIFF_ESC planes: a[i] = min(z, 255) for the zigzag difference z; each escape (a[i] == 255)
+ * puts z - 255 into esize escape planes, high byte first, plane k at esc + k*e for e escapes.
+ * The split returns e (esc needs room for esize*n bytes). For the join, esc_words turns the
+ * escape planes esc[k] back into e little-endian words holding z (plus one zero word after
+ * them: words needs esize*(e+1) bytes); the join consumes them in order (a has exactly e
+ * bytes 255, which count_escapes tells). */
+size_t weft_tensor__diffesc_split(uint8_t *a, uint8_t *esc, const uint8_t *fine,
+                                  const uint8_t *base, size_t n, size_t esize);
+size_t weft_tensor__count_escapes(const uint8_t *a, size_t n);
+void weft_tensor__esc_words(uint8_t *words, const uint8_t *const esc[4], size_t e, size_t esize);
+void weft_tensor__diffesc_join(uint8_t *out, const uint8_t *a, const uint8_t *words,
+                               const uint8_t *base, size_t n, size_t esize);
+
+/* AVX2 fast paths for 16-bit elements (arch/x86/planes_avx2.c): each does the largest multiple
+ * of 32 elements of n and returns that count. weft_tensor__use_avx2() says whether to call
+ * them (CPU support and WEFT_KERNEL). */
+int weft_tensor__use_avx2(void);
+size_t weft_tensor__float_split16_avx2(uint8_t *planes, const uint8_t *in, size_t n);
+size_t weft_tensor__float_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8_t *lo,
+                                      size_t n);
+size_t weft_tensor__diff_split16_avx2(uint8_t *planes, const uint8_t *fine, const uint8_t *base,
+                                      size_t n);
+size_t weft_tensor__diff_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8_t *lo,
+                                     const uint8_t *base, size_t n);
+size_t weft_tensor__xor_split16_avx2(uint8_t *planes, const uint8_t *fine, const uint8_t *base,
+                                     size_t n);
+size_t weft_tensor__xor_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8_t *lo,
+                                    const uint8_t *base, size_t n);
+/* Escapes (bytes 255) in the largest multiple of 32 bytes of a[0..n); *done gets that length. */
+size_t weft_tensor__count_escapes_avx2(const uint8_t *a, size_t n, size_t *done);
+
+/* AVX-512 with VBMI2 (expand loads): the DIFF_ESC join for 16-bit elements, 32 at a time
+ * without branches; *j counts the escape words used. Returns the elements done. */
+int weft_tensor__use_avx512_vbmi2(void);
+size_t weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const uint8_t *words,
+                                          size_t *j, const uint8_t *base, size_t n);
+
+#endif
