@@ -112,5 +112,7 @@ bash "$src/bench/client_xet.sh" "$build"
 echo
 echo "== weft inspect of a remote file: header bytes only (bench/inspect.sh)"
 WEFT_BENCH_SIZE=$size bash "$src/bench/inspect.sh" "$build"
+
+echo
 echo "== portable deltas: weft delta create/apply on a 1%/3%/10% sigma family (bench/delta.sh)"
 WEFT_BENCH_SIZE=$size WEFT_BENCH_RUNS=$runs WEFT_BENCH_DIR=$work bash "$src/bench/delta.sh" "$build"
