@@ -57,6 +57,32 @@ echo "== BLAKE3 kernels (keyed), beside b3sum --keyed --num-threads 1"
 WEFT_BENCH_SIZE=$bytes WEFT_BENCH_RUNS=$runs "$build/bench_blake3"
 
 echo
+echo "== weight codecs (bench/codec.c): float codec and fine-tune deltas on Xet chunks, one core"
+"$build/bench_codec" float "$file" --runs "$runs"
+# Fine-tunes of the same base (bench/README.md): 1%, 3%, 10% of each tensor's sigma, and a later
+# checkpoint 0.5% further from the 3% one.
+for pct in 1 3 10; do
+    ft=$work/model-$size-ft$pct.safetensors
+    [ -f "$ft" ] || "$build/bench_gen_model" -o "$ft" --size "$size" --seed 1 --finetune "$pct"
+    echo
+    "$build/bench_codec" delta "$file" "$ft" --runs "$runs"
+done
+ckpt=$work/model-$size-ft3-ckpt.safetensors
+[ -f "$ckpt" ] || "$build/bench_gen_model" -o "$ckpt" --size "$size" --seed 1 --finetune 3 --checkpoint
+echo
+"$build/bench_codec" delta "$work/model-$size-ft3.safetensors" "$ckpt" --runs "$runs"
+data=${WEFT_SHARED_DATA:-$src/../shared/data}
+if [ -d "$data/stories260K-wiki-ft" ]; then
+    for f in model.bf16.safetensors model.safetensors; do
+        echo
+        "$build/bench_codec" float "$data/stories260K-hf/$f" --runs "$runs"
+        "$build/bench_codec" delta "$data/stories260K-hf/$f" "$data/stories260K-wiki-ft/$f" --runs "$runs"
+    done
+else
+    echo "(real stories260K pair not found under $data: skipped)"
+fi
+
+echo
 echo "== ingest: weft store put (chunk + hash + dedup + xorbs + SHA-256 + index, file in page cache)"
 put_once() { rm -rf "$work/store"; "$weft" store --store "$work/store" put "$file"; }
 ingest=$(gbps "$(median_seconds put_once)")

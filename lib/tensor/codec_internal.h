@@ -123,8 +123,9 @@ size_t weft_tensor__xor_join16_avx2(uint8_t *out, const uint8_t *hi, const uint8
 /* Escapes (bytes 255) in the largest multiple of 32 bytes of a[0..n); *done gets that length. */
 size_t weft_tensor__count_escapes_avx2(const uint8_t *a, size_t n, size_t *done);
 
-/* AVX-512 with VBMI2 (expand loads): the DIFF_ESC join for 16-bit elements, 32 at a time
- * without branches; *j counts the escape words used. Returns the elements done. */
+/* AVX-512 with VBMI2 (expand): the DIFF_ESC join for 16-bit elements, 32 at a time without
+ * branches; *j counts the escape words used. Returns the elements done. Reads up to 64 bytes
+ * past the last escape word: words must have that much room. */
 int weft_tensor__use_avx512_vbmi2(void);
 size_t weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const uint8_t *words,
                                           size_t *j, const uint8_t *base, size_t n);

@@ -430,6 +430,33 @@ static void entropy_pair_table(uint32_t *pair, const uint16_t *table)
         n##k -= e_ >> 24;                                                                          \
     } while (0)
 
+/* Finishes stream k after `done` symbols of its segment: the careful path, then the check that
+ * the stream ends in its last byte. */
+static int entropy_finish(uint8_t *seg, size_t cnt, size_t done, entropy_reader *r,
+                          const uint16_t *table, unsigned k)
+{
+    if (entropy_decode_tail(seg + done, cnt - done, r, table) != 0)
+        return weft_err_set(WEFT_ECORRUPT, "entropy: bit stream %u ends inside a code", k);
+    size_t used_bits = (size_t)(r->p - r->start) * 8 - r->nb;
+    if ((used_bits + 7) / 8 != (size_t)(r->end - r->start))
+        return weft_err_set(WEFT_ECORRUPT, "entropy: bit stream %u has %zu unused bytes", k,
+                            (size_t)(r->end - r->start) - (used_bits + 7) / 8);
+    return 0;
+}
+
+static int entropy_decode_small(uint8_t *out, size_t n, entropy_reader rd[4],
+                                const uint16_t *table)
+{
+    for (unsigned k = 0; k < 4; k++) {
+        size_t start, cnt;
+        entropy_segment(n, k, &start, &cnt);
+        int rc = entropy_finish(out + start, cnt, 0, &rd[k], table, k);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Decodes the four streams; segment k has cnt[k] symbols. */
 static int entropy_decode4(uint8_t *out, size_t n, entropy_reader rd[4], const uint16_t *table,
                            const uint32_t *pair)
@@ -468,14 +495,10 @@ static int entropy_decode4(uint8_t *out, size_t n, entropy_reader rd[4], const u
         rd[k].p = p[k];
         rd[k].bits = b[k];
         rd[k].nb = nb[k];
-        size_t done = (size_t)(o[k] - (out + start[k]));
-        if (entropy_decode_tail(o[k], cnt[k] - done, &rd[k], table) != 0)
-            return weft_err_set(WEFT_ECORRUPT, "entropy: bit stream %u ends inside a code", k);
-        /* Exactly the stream's bytes: the bits used, rounded up, end at its last byte. */
-        size_t used_bits = (size_t)(rd[k].p - rd[k].start) * 8 - rd[k].nb;
-        if ((used_bits + 7) / 8 != (size_t)(rd[k].end - rd[k].start))
-            return weft_err_set(WEFT_ECORRUPT, "entropy: bit stream %u has %zu unused bytes", k,
-                                (size_t)(rd[k].end - rd[k].start) - (used_bits + 7) / 8);
+        int rc = entropy_finish(out + start[k], cnt[k], (size_t)(o[k] - (out + start[k])), &rd[k],
+                                table, k);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }
@@ -551,15 +574,21 @@ int weft_entropy_decode(uint8_t *out, size_t n, const uint8_t *in, size_t in_len
         for (unsigned i = code.code[s]; i < ETABLE; i += 1u << l)
             table[i] = e;
     }
-    uint32_t pair[ETABLE];
-    entropy_pair_table(pair, table);
     entropy_reader rd[4];
     const uint8_t *q = p;
     for (int k = 0; k < 4; k++) {
         rd[k] = (entropy_reader){.p = q, .end = q + sl[k], .start = q, .bits = 0, .nb = 0};
         q += sl[k];
     }
-    int rc = entropy_decode4(out, n, rd, table, pair);
+    int rc;
+    if (n >= 4 * ETABLE) {
+        uint32_t pair[ETABLE];
+        entropy_pair_table(pair, table);
+        rc = entropy_decode4(out, n, rd, table, pair);
+    } else {
+        /* Small blocks: building the pair table would cost more than it saves. */
+        rc = entropy_decode_small(out, n, rd, table);
+    }
     if (rc != 0)
         return rc;
     *consumed = (size_t)(q - in);

@@ -42,12 +42,14 @@ void weft_weight_codec_free(weft_weight_codec *c)
     free(c);
 }
 
-/* Scratch for spans of up to `len` bytes (payloads need len + 8: plane mode bytes). */
+/* Scratch for spans of up to `len` bytes (payloads need len + 8: plane mode bytes; the escape
+ * words one word and 64 bytes of SIMD over-read past their end). */
+#define CODEC_SLACK 128
 static int codec_reserve(weft_weight_codec *c, size_t len)
 {
-    if (c->alloc >= len + 16)
+    if (c->alloc >= len + CODEC_SLACK)
         return 0;
-    size_t a = len + 16 > 65536 ? len + 16 : 65536;
+    size_t a = len + CODEC_SLACK > 65536 ? len + CODEC_SLACK : 65536;
     /* DIFF_ESC planes take n + esize * n bytes: up to twice the span. */
     uint8_t *p = malloc(2 * a), *t = malloc(a), *b = malloc(a), *w = malloc(a);
     if (p == NULL || t == NULL || b == NULL || w == NULL) {
@@ -383,24 +385,49 @@ static int frame_close(const frame_cursor *fc)
     return 0;
 }
 
+/* Walks every span of a frame: visit (may be NULL) sees each header and payload in order; a
+ * non-zero return stops the walk with that code. The cursor's totals are checked at the end. */
+typedef int (*frame_visit)(void *ctx, size_t i, const weft_weight_span_info *si,
+                           const uint8_t *payload);
+
+static int frame_walk(frame_cursor *fc, frame_visit visit, void *ctx)
+{
+    for (size_t i = 0; i < fc->n_spans; i++) {
+        weft_weight_span_info si;
+        const uint8_t *payload = NULL;
+        int rc = frame_next(fc, &si, &payload, i);
+        if (rc == 0 && visit != NULL)
+            rc = visit(ctx, i, &si, payload);
+        if (rc != 0)
+            return rc;
+    }
+    return frame_close(fc);
+}
+
+typedef struct frame_parse_ctx {
+    weft_weight_span_info *spans;
+    size_t max_spans;
+} frame_parse_ctx;
+
+static int frame_parse_visit(void *ctx, size_t i, const weft_weight_span_info *si,
+                             const uint8_t *payload)
+{
+    frame_parse_ctx *pc = ctx;
+    (void)payload;
+    if (i < pc->max_spans)
+        pc->spans[i] = *si;
+    return 0;
+}
+
 int weft_weight_frame_parse(size_t *raw_len_out, size_t *n_spans_out,
                             weft_weight_span_info *spans, size_t max_spans,
                             const uint8_t *frame, size_t frame_len)
 {
     frame_cursor fc;
+    frame_parse_ctx pc = {spans, max_spans};
     int rc = frame_open(&fc, frame, frame_len);
-    if (rc != 0)
-        return rc;
-    for (size_t i = 0; i < fc.n_spans; i++) {
-        weft_weight_span_info si;
-        const uint8_t *payload;
-        rc = frame_next(&fc, &si, &payload, i);
-        if (rc != 0)
-            return rc;
-        if (i < max_spans)
-            spans[i] = si;
-    }
-    rc = frame_close(&fc);
+    if (rc == 0)
+        rc = frame_walk(&fc, frame_parse_visit, &pc);
     if (rc != 0)
         return rc;
     *raw_len_out = fc.raw_len;
@@ -479,6 +506,41 @@ static int frame_decode_planes(weft_weight_codec *c, uint8_t *out, const weft_we
     return 0;
 }
 
+typedef struct frame_decode_ctx {
+    weft_weight_codec *c;
+    uint8_t *out;
+    const uint8_t *const *bases;
+    size_t n_bases;
+} frame_decode_ctx;
+
+static int frame_decode_visit(void *ctx, size_t i, const weft_weight_span_info *si,
+                              const uint8_t *payload)
+{
+    frame_decode_ctx *dc = ctx;
+    uint8_t *o = dc->out + si->offset;
+    const uint8_t *base = NULL;
+    if (si->needs_base) {
+        base = dc->bases != NULL && i < dc->n_bases ? dc->bases[i] : NULL;
+        if (base == NULL)
+            return weft_err_set(WEFT_EINVALID, "weight frame: span %zu needs its base bytes", i);
+    }
+    if (si->method == WEFT_WEIGHT_STORED) {
+        memcpy(o, payload, si->len);
+        return 0;
+    }
+    if (si->method == WEFT_WEIGHT_ENTROPY) {
+        size_t used = 0;
+        int rc = weft_entropy_decode(o, si->len, payload, si->coded_len, &used);
+        if (rc != 0)
+            return weft_err_wrap(rc, "weight frame: span %zu", i);
+        if (used != si->coded_len)
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: payload length mismatch",
+                                i);
+        return 0;
+    }
+    return frame_decode_planes(dc->c, o, si, payload, base, i);
+}
+
 int weft_weight_frame_decode(weft_weight_codec *c, uint8_t *out, size_t cap, size_t *out_len,
                              const uint8_t *frame, size_t frame_len, const uint8_t *const *bases,
                              size_t n_bases)
@@ -493,38 +555,8 @@ int weft_weight_frame_decode(weft_weight_codec *c, uint8_t *out, size_t cap, siz
     rc = codec_reserve(c, fc.raw_len);
     if (rc != 0)
         return rc;
-    for (size_t i = 0; i < fc.n_spans; i++) {
-        weft_weight_span_info si;
-        const uint8_t *payload;
-        rc = frame_next(&fc, &si, &payload, i);
-        if (rc != 0)
-            return rc;
-        uint8_t *o = out + si.offset;
-        const uint8_t *base = NULL;
-        if (si.needs_base) {
-            base = bases != NULL && i < n_bases ? bases[i] : NULL;
-            if (base == NULL)
-                return weft_err_set(WEFT_EINVALID, "weight frame: span %zu needs its base bytes",
-                                    i);
-        }
-        if (si.method == WEFT_WEIGHT_STORED) {
-            memcpy(o, payload, si.len);
-        } else if (si.method == WEFT_WEIGHT_ENTROPY) {
-            size_t used = 0;
-            rc = weft_entropy_decode(o, si.len, payload, si.coded_len, &used);
-            if (rc != 0)
-                return weft_err_wrap(rc, "weight frame: span %zu", i);
-            if (used != si.coded_len)
-                return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: payload length "
-                                                   "mismatch",
-                                    i);
-        } else {
-            rc = frame_decode_planes(c, o, &si, payload, base, i);
-            if (rc != 0)
-                return rc;
-        }
-    }
-    rc = frame_close(&fc);
+    frame_decode_ctx dc = {c, out, bases, n_bases};
+    rc = frame_walk(&fc, frame_decode_visit, &dc);
     if (rc != 0)
         return rc;
     *out_len = fc.raw_len;

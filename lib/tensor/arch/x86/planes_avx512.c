@@ -1,6 +1,6 @@
 /* AVX-512 fast path of the DIFF_ESC join for 16-bit elements (reference in
  * lib/tensor/delta_codec.c). 32 elements per step with no branch: a compare gives the escape
- * mask, an expand load (VBMI2) places the next escape words at the masked lanes, and the
+ * mask, an expand (VBMI2) places the next escape words at the masked lanes, and the
  * ordered-integer addition runs on 32 words at once. Compiled with the AVX-512 flags of its
  * suffix plus VBMI2 for this function; only called when the CPU has both
  * (weft_tensor__use_avx512_vbmi2). */
@@ -21,7 +21,9 @@ weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const uint8_t
         __m256i av = _mm256_loadu_si256((const __m256i *)(a + i));
         __mmask32 k = _mm256_cmpeq_epi8_mask(av, all);
         __m512i z = _mm512_cvtepu8_epi16(av);
-        z = _mm512_mask_expandloadu_epi16(z, k, words + 2 * e);
+        /* Expand from a register: the memory form is microcoded and slow on AMD cores. The
+         * 64-byte load may pass the last escape word; the caller pads words by 64 bytes. */
+        z = _mm512_mask_expand_epi16(z, k, _mm512_loadu_si512((const void *)(words + 2 * e)));
         e += (size_t)__builtin_popcount(k);
         __m512i d = _mm512_xor_si512(_mm512_srli_epi16(z, 1),
                                      _mm512_sub_epi16(_mm512_setzero_si512(),
