@@ -2,10 +2,10 @@
  * safetensors file served as a portable delta (weft/delta_file.h) against a base the client
  * already has, so only the delta crosses the network.
  *
- * Which bases: for a *.safetensors LFS file at a commit, (1) the same path in the repo the
- * README's `base_model:` names, on this hub and readable by the caller, at its default head;
- * (2) the previous version of the same path (the path at the parent of the commit that last
- * changed it). resolve announces them in `X-Weft-Delta-Base: <sha256>[,<sha256>]` (other
+ * Which bases: for a *.safetensors LFS file at a commit, (1) the previous version of the same
+ * path (the path at the parent of the commit that last changed it), closest for a later
+ * checkpoint; (2) the same path in the repo the README's `base_model:` names, on this hub and
+ * readable by the caller, at its default head. Clients take the first they hold. resolve announces them in `X-Weft-Delta-Base: <sha256>[,<sha256>]` (other
  * clients ignore the header); GET /api/{T}/NS/NAME/weft-delta/{rev}/{path}?base=<sha256>
  * answers the delta file for one of them.
  *
@@ -132,8 +132,9 @@ static void delta_bases(hub *h, const hub_repo *r, const weft_oid *commit,
     out->n = 0;
     if (!e->is_lfs || !ends_with(e->path, ".safetensors") || r->rec.type != WEFT_REPO_MODEL)
         return;
-    base_model_candidate(h, r, commit, e->path, e->lfs_sha256, out);
+    /* the previous version first: a later checkpoint is closest to the one before it */
     previous_candidate(r, commit, e->path, e->lfs_sha256, out);
+    base_model_candidate(h, r, commit, e->path, e->lfs_sha256, out);
 }
 
 void hub_delta_announce(weft_http_req *req, hub *h, const hub_repo *r, const weft_oid *commit,
