@@ -46,6 +46,7 @@ typedef struct weft_download_blob {
     uint64_t size;               /* X-Linked-Size, else Content-Length */
     const char *xet_hash;        /* X-Xet-Hash, NULL when the server offers no Xet */
     const char *xet_refresh_url; /* X-Xet-Refresh-Route or Link rel="xet-auth", or NULL */
+    const char *delta_bases;     /* X-Weft-Delta-Base (sha256s, comma-separated), or NULL */
 } weft_download_blob;
 
 /* A Xet fetch (wired in by lib/client's Xet download): writes all `blob->size` bytes of the
@@ -70,6 +71,8 @@ typedef struct weft_download_opts {
     weft_progress *progress;        /* may be NULL */
     weft_download_xet_fn xet_fetch; /* NULL: plain HTTP only */
     void *xet_payload;
+    weft_download_xet_fn delta_fetch; /* tried first when the server offers deltas; may be NULL */
+    void *delta_payload;              /* (weft/delta_download.h) */
 } weft_download_opts;
 
 typedef struct weft_download_result {

@@ -761,9 +761,15 @@ static int download_blob_fetch(dl_ctx *ctx, const weft_download_blob *blob, cons
     int rc = download_hash_init(&job), xet_done = 0;
     if (rc < 0)
         goto out;
-    if (ctx->o->xet_fetch && blob->xet_hash) {
-        /* Xet: the fetcher fills the file from reconstructions and its chunk cache; on
-         * WEFT_ENOTFOUND (no Xet after all) the plain HTTP fetch below runs instead. */
+    /* Other ways to the bytes, in order: a delta against a cached base, then Xet. Each fills the
+     * whole file (from a delta and a cached base; from reconstructions and its chunk cache), or
+     * answers WEFT_ENOTFOUND to let the next way — at last the plain HTTP fetch below — run. */
+    const weft_download_xet_fn ways[2] = {blob->delta_bases ? ctx->o->delta_fetch : NULL,
+                                          blob->xet_hash ? ctx->o->xet_fetch : NULL};
+    void *const payloads[2] = {ctx->o->delta_payload, ctx->o->xet_payload};
+    for (int w = 0; w < 2 && !xet_done; w++) {
+        if (!ways[w])
+            continue;
         char parts[PATH_MAX];
         snprintf(parts, sizeof parts, "%s.parts", incomplete);
         unlink(parts);
@@ -771,7 +777,7 @@ static int download_blob_fetch(dl_ctx *ctx, const weft_download_blob *blob, cons
             rc = weft_err_sys(WEFT_EIO, errno, "%s", incomplete);
             goto out;
         }
-        rc = ctx->o->xet_fetch(ctx->c, blob, fd, bar, ctx->o->xet_payload);
+        rc = ways[w](ctx->c, blob, fd, bar, payloads[w]);
         if (rc < 0 && rc != WEFT_ENOTFOUND)
             goto out;
         if (rc == WEFT_ENOTFOUND)
@@ -912,6 +918,7 @@ typedef struct dl_head {
     char *url;
     char *xet_hash;
     char *xet_refresh;
+    char *delta_bases;
 } dl_head;
 
 static void download_head_dispose(dl_head *h)
@@ -919,6 +926,7 @@ static void download_head_dispose(dl_head *h)
     free(h->url);
     free(h->xet_hash);
     free(h->xet_refresh);
+    free(h->delta_bases);
     memset(h, 0, sizeof *h);
 }
 
@@ -1005,7 +1013,10 @@ static int download_head(dl_ctx *ctx, dl_head *h, const char *path)
             route ? strdup(route)
                   : download_link_rel(weft_client_resp_header(&resp, "Link"), "xet-auth");
     }
-    if (!h->url || (xh && xh[0] && !h->xet_hash)) {
+    const char *db = weft_client_resp_header(&resp, "X-Weft-Delta-Base");
+    if (db && db[0])
+        h->delta_bases = strdup(db);
+    if (!h->url || (xh && xh[0] && !h->xet_hash) || (db && db[0] && !h->delta_bases)) {
         rc = weft_err_set(WEFT_ENOMEM, "out of memory");
         goto out;
     }
@@ -1013,6 +1024,7 @@ static int download_head(dl_ctx *ctx, dl_head *h, const char *path)
     h->blob.url = h->url;
     h->blob.xet_hash = h->xet_hash;
     h->blob.xet_refresh_url = h->xet_refresh;
+    h->blob.delta_bases = h->delta_bases;
 out:
     weft_client_resp_dispose(&resp);
     free(rev);

@@ -9,6 +9,7 @@
 #include "weft/client.h"
 #include "weft/download.h"
 #include "weft/progress.h"
+#include "weft/delta_download.h"
 #include "weft/xet_download.h"
 
 static const char download_help[] =
@@ -51,7 +52,14 @@ static const char download_help[] =
     "  --token TOKEN         access token (default HF_TOKEN, else the 'weft login' token file)\n"
     "  --no-xet              plain HTTP GETs even when the server offers Xet (also\n"
     "                        HF_HUB_DISABLE_XET=1)\n"
-    "  --stats               print the Xet byte counts (CAS vs chunk cache) even with --quiet\n"
+    "  --no-delta            never rebuild a file from a delta (below)\n"
+    "  --stats               print the Xet and delta byte counts even with --quiet\n"
+    "\n"
+    "Deltas (a weft serve extension): when the server offers a fine-tune's .safetensors file\n"
+    "as a delta against a base whose file is already in the cache (the repo its README names\n"
+    "as base_model, or the previous version of the file), only the delta is fetched and the\n"
+    "file is rebuilt from it and the cached base, then verified by its SHA-256 like any\n"
+    "download. If anything goes wrong on that path the whole file is fetched instead.\n"
     "\n"
     "Xet: when the server offers Xet for a file, only the chunks not already in the local\n"
     "chunk cache (WEFT_CHUNK_CACHE, else $HF_HOME/weft/chunks; bounded by\n"
@@ -82,6 +90,21 @@ static void download_xet_setup(weft_xet_fetcher **out, weft_client *c, weft_down
     o->xet_payload = *out;
 }
 
+/* "delta: N files rebuilt ..." on stderr. */
+static void download_delta_report(weft_delta_fetcher *d, int always)
+{
+    weft_delta_fetch_stats st;
+    weft_delta_fetcher_stats(d, &st);
+    if (!st.files && !st.fallbacks && !always)
+        return;
+    fprintf(stderr,
+            "delta: %llu file%s rebuilt (%llu bytes) from %llu bytes of deltas; %llu fell back "
+            "to a whole download\n",
+            (unsigned long long)st.files, st.files == 1 ? "" : "s",
+            (unsigned long long)st.rebuilt_bytes, (unsigned long long)st.delta_bytes,
+            (unsigned long long)st.fallbacks);
+}
+
 /* "xet: N bytes from the CAS, M bytes from the chunk cache ..." on stderr. */
 static void download_xet_report(weft_xet_fetcher *xet, int always)
 {
@@ -106,8 +129,9 @@ int cmd_download(int argc, char **argv)
 {
     const char *endpoint = NULL, *token = NULL, *type = NULL, *spec = NULL;
     weft_download_opts o = {0};
-    int quiet = 0, no_xet = 0, stats = 0;
+    int quiet = 0, no_xet = 0, no_delta = 0, stats = 0;
     weft_xet_fetcher *xet = NULL;
+    weft_delta_fetcher *delta = NULL;
     const char **files = calloc((size_t)argc, sizeof *files);
     const char **inc = calloc((size_t)argc, sizeof *inc);
     const char **exc = calloc((size_t)argc, sizeof *exc);
@@ -150,6 +174,8 @@ int cmd_download(int argc, char **argv)
             quiet = 1;
         } else if (strcmp(a, "--no-xet") == 0) {
             no_xet = 1;
+        } else if (strcmp(a, "--no-delta") == 0) {
+            no_delta = 1;
         } else if (strcmp(a, "--stats") == 0) {
             stats = 1;
         } else if (strcmp(a, "--endpoint") == 0 && has_val) {
@@ -192,6 +218,12 @@ int cmd_download(int argc, char **argv)
     const char *disable = getenv("HF_HUB_DISABLE_XET"); /* huggingface_hub's switch */
     if (!no_xet && !(disable && (strcmp(disable, "1") == 0 || strcmp(disable, "true") == 0)))
         download_xet_setup(&xet, c, &o);
+    if (!no_delta &&
+        weft_delta_fetcher_new(&delta, o.cache_dir ? o.cache_dir : weft_client_config_get(c)->hub_cache,
+                               &repo) == 0) {
+        o.delta_fetch = weft_delta_fetcher_fetch;
+        o.delta_payload = delta;
+    }
     rc = weft_download_run(&res, c, &repo, &o);
     weft_progress_free(progress);
     progress = NULL;
@@ -202,8 +234,11 @@ int cmd_download(int argc, char **argv)
     printf("%s\n", res.path);
     if (xet && (stats || !quiet))
         download_xet_report(xet, stats);
+    if (delta && (stats || !quiet))
+        download_delta_report(delta, stats);
 out:
     weft_xet_fetcher_free(xet);
+    weft_delta_fetcher_free(delta);
     weft_download_result_dispose(&res);
     weft_progress_free(progress);
     weft_client_free(c);

@@ -247,6 +247,7 @@ void hf_resolve(weft_http_req *req)
     } else if (rc < 0) {
         hub_respond_rc(req, rc);
     } else if (e.is_lfs && !raw) {
+        hub_delta_announce(req, rt->h, &r, &commit, &e);
         hub_serve_lfs_object(req, rt->h, e.lfs_sha256);
     } else {
         serve_blob(req, &r, &e);

@@ -142,6 +142,12 @@ void hf_repo_info(weft_http_req *req);
 /* Adds `safetensors` and `gguf` to a model's info object from its tensor files' headers
  * (hf_tensors.c); leaves a field out when a file cannot be read. */
 void hf_model_summary(hub *h, weft_repo *git, const weft_oid *commit, json_t *info);
+/* Adds X-Weft-Delta-Base (the bases a delta of this LFS file can be asked against) to a resolve
+ * answer, when there are any (hf_delta.c). */
+void hub_delta_announce(weft_http_req *req, hub *h, const hub_repo *r, const weft_oid *commit,
+                        const weft_repo_entry *e);
+/* GET .../weft-delta/{rev}/{path}?base=<sha256>: the file as a portable delta (hf_delta.c). */
+void hf_weft_delta(weft_http_req *req);
 /* GET .../tensor-diff/{a}...{b}[?path=P]: files added/removed/changed between two revisions, and
  * the tensor-by-tensor diff of every changed safetensors file (hf_tensors.c). */
 void hf_tensor_diff(weft_http_req *req);

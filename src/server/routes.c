@@ -157,6 +157,7 @@ static const api_keyword api_keywords[] = {
     {"xet-write-token", ARG_REST, {xet_token, "GET", 0}, "write"},
     {"auth-check", ARG_REST, {hf_auth_check, "GET", 0}, NULL},
     {"tensor-diff", ARG_REV_REST, {hf_tensor_diff, "GET HEAD", 0}, NULL},
+    {"weft-delta", ARG_REV_PATH, {hf_weft_delta, "GET HEAD", 0}, NULL},
 };
 
 /* /api/{T}/NS/NAME[/KEYWORD/...] */
