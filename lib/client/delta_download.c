@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "weft/delta_stream.h"
+#include "weft/fsutil.h"
 #include "weft/log.h"
 #include "weft/sha256.h"
 
@@ -78,17 +79,7 @@ static int find_cached_blob(const char *cache, const char *sha, char *out, size_
 
 static int fd_sink(const uint8_t *data, size_t len, void *payload)
 {
-    int fd = *(int *)payload;
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return weft_err_sys(WEFT_EIO, errno, "write a delta file");
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return weft_fs_write_full(*(int *)payload, data, len, "a delta file");
 }
 
 typedef struct rebuild_sink {
@@ -100,19 +91,10 @@ static int rebuild_write(const void *data, size_t len, uint64_t off, uint64_t do
                          void *payload)
 {
     rebuild_sink *s = payload;
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t n = pwrite(s->fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return weft_err_sys(WEFT_EIO, errno, "write the rebuilt file");
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    weft_progress_set(s->bar, done);
-    return 0;
+    int rc = weft_fs_pwrite_full(s->fd, data, len, off, "the rebuilt file");
+    if (rc == 0)
+        weft_progress_set(s->bar, done);
+    return rc;
 }
 
 static void *map_fd(int fd, uint64_t len)

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "client_args.h"
 #include "weft/delta_file.h"
+#include "weft/delta_stream.h"
 #include "weft/fsutil.h"
 #include "weft/progress.h"
 #include "weft/sha256.h"
@@ -215,6 +216,21 @@ static void print_errors(const weft_delta_encoder *e)
            nq, dl > 0 ? sqrt(err / dl) : 0, ft > 0 ? sqrt(err / ft) : 0, mx);
 }
 
+/* weft_delta_stream_* sink: the temp output file, with the progress bar following the result. */
+typedef struct out_sink {
+    delta_out *out;
+    weft_progress_bar *bar;
+} out_sink;
+
+static int out_sink_write(const void *data, size_t len, uint64_t off, uint64_t done, void *payload)
+{
+    out_sink *o = payload;
+    int rc = weft_fs_pwrite_full(o->out->fd, data, len, off, o->out->tmp);
+    if (rc == 0)
+        weft_progress_set(o->bar, done);
+    return rc;
+}
+
 static int delta_create(int argc, char **argv)
 {
     const char *output = NULL, *lossy = NULL;
@@ -240,9 +256,7 @@ static int delta_create(int argc, char **argv)
     weft_delta_encoder *enc = NULL;
     weft_progress *prog = NULL;
     weft_progress_bar *bar = NULL;
-    weft_sha256 rs = {0};
-    int rs_open = 0;
-    uint64_t coded = WEFT_DELTA_PROLOGUE_LEN;
+    uint64_t coded = 0;
     double t0 = now_sec();
     int rc = map_open(&base, args.pos[0]);
     if (rc == 0)
@@ -256,43 +270,15 @@ static int delta_create(int argc, char **argv)
     if (rc == 0)
         rc = sha_of(info.source_sha256, &ft);
     if (rc == 0)
-        rc = weft_sha256_init(&rs);
+        rc = out_open(&out, output);
     if (rc < 0)
         goto out;
-    rs_open = 1;
-    weft_sha256_update(&rs, info.header, (size_t)info.header_len);
-    rc = out_open(&out, output);
-    if (rc < 0)
-        goto out;
-    uint8_t pro[WEFT_DELTA_PROLOGUE_LEN] = {0};
-    rc = weft_fs_write_full(out.fd, pro, sizeof pro, out.tmp);
-    if (rc == 0)
-        rc = weft_fs_write_full(out.fd, info.header, (size_t)info.header_len, out.tmp);
-    coded += info.header_len;
     prog = progress_start(&bar, "delta", args.pos[1], ft.len, quiet);
-    while (rc == 0) {
-        weft_delta_piece piece;
-        rc = weft_delta_encoder_next(enc, &piece);
-        if (rc < 0 || piece.coded_len == 0)
-            break;
-        weft_sha256_update(&rs, piece.result, piece.result_len);
-        rc = weft_fs_write_full(out.fd, piece.coded, piece.coded_len, out.tmp);
-        coded += piece.coded_len;
-        weft_progress_advance(bar, piece.result_len);
-    }
+    out_sink sink = {&out, bar};
+    rc = weft_delta_stream_write(enc, info.base_sha256, info.source_sha256, out_sink_write, &sink,
+                                 &coded, info.result_sha256);
     if (rc < 0)
         goto out;
-    weft_sha256_final(&rs, info.result_sha256);
-    rs_open = 0;
-    if (kind == WEFT_DELTA_LOSSLESS && memcmp(info.result_sha256, info.source_sha256, 32) != 0) {
-        rc = weft_err_set(WEFT_EIO, "%s changed while it was being read", ft.path);
-        goto out;
-    }
-    weft_delta_prologue_encode(pro, &info);
-    if (pwrite(out.fd, pro, sizeof pro, 0) != (ssize_t)sizeof pro) {
-        rc = weft_err_sys(WEFT_EIO, errno, "write %s", out.tmp);
-        goto out;
-    }
     rc = out_commit(&out);
     if (rc < 0)
         goto out;
@@ -316,11 +302,6 @@ static int delta_create(int argc, char **argv)
                kind != WEFT_DELTA_LOSSLESS ? h : "");
     }
 out:
-    if (rs_open) {
-        uint8_t dummy[32];
-        weft_sha256_final(&rs, dummy);
-    }
-    weft_sha256_dispose(&rs);
     weft_progress_free(prog);
     out_abort(&out);
     weft_delta_encoder_free(enc);
@@ -347,9 +328,6 @@ static int delta_apply(int argc, char **argv)
     weft_delta_reader *r = NULL;
     weft_progress *prog = NULL;
     weft_progress_bar *bar = NULL;
-    weft_sha256 rs = {0};
-    int rs_open = 0;
-    uint8_t *buf = NULL;
     double t0 = now_sec();
     weft_delta_info info;
     uint8_t got[32];
@@ -384,30 +362,14 @@ static int delta_apply(int argc, char **argv)
     }
     rc = weft_delta_reader_open(&r, dm.p, (size_t)dm.len, base.p, base.len);
     if (rc == 0)
-        rc = weft_sha256_init(&rs);
+        rc = out_open(&out, output);
     if (rc < 0)
         goto out;
-    rs_open = 1;
-    buf = malloc(WEFT_DELTA_PIECE_MAX);
-    if (buf == NULL) {
-        rc = weft_err_set(WEFT_ENOMEM, "out of memory");
-        goto out;
-    }
-    rc = out_open(&out, output);
     prog = progress_start(&bar, "apply", output, info.result_size, quiet);
-    while (rc == 0) {
-        size_t n = 0;
-        rc = weft_delta_reader_next(r, buf, WEFT_DELTA_PIECE_MAX, &n);
-        if (rc < 0 || n == 0)
-            break;
-        weft_sha256_update(&rs, buf, n);
-        rc = weft_fs_write_full(out.fd, buf, n, out.tmp);
-        weft_progress_advance(bar, n);
-    }
+    out_sink sink = {&out, bar};
+    rc = weft_delta_stream_apply(r, out_sink_write, &sink, got);
     if (rc < 0)
         goto out;
-    weft_sha256_final(&rs, got);
-    rs_open = 0;
     if (memcmp(got, info.result_sha256, 32) != 0) {
         hex32(h1, got);
         hex32(h2, info.result_sha256);
@@ -434,13 +396,9 @@ static int delta_apply(int argc, char **argv)
                dt > 0 ? (double)info.result_size / dt / 1e9 : 0, h1);
     }
 out:
-    if (rs_open)
-        weft_sha256_final(&rs, got);
-    weft_sha256_dispose(&rs);
     weft_progress_free(prog);
     out_abort(&out);
     weft_delta_reader_free(r);
-    free(buf);
     map_close(&base);
     map_close(&dm);
     if (rc < 0)

@@ -204,19 +204,7 @@ static void mapped_close(mapped *m)
 static int pwrite_sink(const void *data, size_t len, uint64_t off, uint64_t done, void *payload)
 {
     (void)done;
-    int fd = *(int *)payload;
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return weft_err_sys(WEFT_EIO, errno, "write a delta file");
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
+    return weft_fs_pwrite_full(*(int *)payload, data, len, off, "a delta file");
 }
 
 /* Builds DATA/deltas/<ft>-<base>.weftdelta (path in `out`). */
