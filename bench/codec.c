@@ -330,7 +330,7 @@ static int cmp_ratio(const void *a, const void *b)
 /* Per tensor: each tensor's bytes coded alone in 64 KiB frames (with its base when it has
  * one). Prints min / median / max and the byte share at or above `good`. Only tensors whose
  * dtype is modelled, and (with a base) only those that differ from it. */
-static void per_tensor(const uint8_t *file, const st_region *rs, size_t n, double good,
+static void per_tensor(const uint8_t *file, const weft_weight_region *rs, size_t n, double good,
                        const char *label)
 {
     weft_weight_codec *c = NULL;
@@ -341,7 +341,7 @@ static void per_tensor(const uint8_t *file, const st_region *rs, size_t n, doubl
     uint8_t *frame = malloc(weft_weight_frame_bound(65536, 1));
     size_t m = 0, all = 0, good_bytes = 0, raw_sum = 0, coded_sum = 0;
     for (size_t i = 0; i < n; i++) {
-        const weft_weight_region *r = &rs[i].r;
+        const weft_weight_region *r = &rs[i];
         if (r->dtype == WEFT_WEIGHT_RAW || r->len == 0)
             continue;
         if (r->base != NULL && memcmp(r->base, file + r->offset, r->len) == 0)
@@ -385,13 +385,12 @@ static int bench_float(const char *path, int runs)
 {
     size_t len = 0;
     uint8_t *file = map_file(path, &len);
-    st_region *rs = NULL;
     size_t n = 0;
-    if (st_regions_read(&rs, &n, file, len) != 0) {
+    weft_weight_region *regions = st_regions(file, len, NULL, 0, &n, NULL);
+    if (regions == NULL) {
         fprintf(stderr, "bench_codec: %s is not a safetensors file\n", path);
         return 1;
     }
-    weft_weight_region *regions = st_regions_plain(rs, n);
     chunks ch = chunk_file(file, len);
     printf("float codec on %s: %zu bytes, %zu tensors, %zu Xet chunks (avg %.1f KiB), kernel %s\n",
            path, len, n, ch.n, (double)len / (double)ch.n / 1024, weft_cpu_level_name());
@@ -418,9 +417,8 @@ static int bench_float(const char *path, int runs)
            "weft/zstd-3 %.2fx, weft/bg4-lz4 %.2fx\n",
            rw / rz, rw / rl, rw / rb, median(wd.wall, wd.n) / median(zd.wall, zd.n),
            median(wd.wall, wd.n) / median(bd.wall, bd.n));
-    per_tensor(file, rs, n, 1.45, "weft float codec per tensor");
+    per_tensor(file, regions, n, 1.45, "weft float codec per tensor");
     free(regions);
-    free(rs);
     free(ch.off);
     free(ch.len);
     munmap(file, len);
@@ -510,21 +508,20 @@ static int bench_delta(const char *base_path, const char *ft_path, int runs)
 {
     size_t blen = 0, flen = 0;
     uint8_t *base = map_file(base_path, &blen), *ft = map_file(ft_path, &flen);
-    st_region *br = NULL, *fr = NULL;
-    size_t nb = 0, nf = 0;
-    if (st_regions_read(&br, &nb, base, blen) != 0 || st_regions_read(&fr, &nf, ft, flen) != 0) {
+    size_t nf = 0, matched = 0;
+    weft_weight_region *regions = st_regions(ft, flen, base, blen, &nf, &matched);
+    if (regions == NULL) {
         fprintf(stderr, "bench_codec: not safetensors files\n");
         return 1;
     }
-    size_t matched = st_regions_match(fr, nf, br, nb, base);
     size_t unchanged = 0, unchanged_bytes = 0;
     for (size_t i = 0; i < nf; i++) {
-        if (fr[i].r.base != NULL && memcmp(fr[i].r.base, ft + fr[i].r.offset, fr[i].r.len) == 0) {
+        if (regions[i].base != NULL &&
+            memcmp(regions[i].base, ft + regions[i].offset, regions[i].len) == 0) {
             unchanged++;
-            unchanged_bytes += fr[i].r.len;
+            unchanged_bytes += regions[i].len;
         }
     }
-    weft_weight_region *regions = st_regions_plain(fr, nf);
     chunks ch = chunk_file(ft, flen);
     printf("delta of %s against %s: %zu bytes, %zu tensors (%zu matched, %zu unchanged = %.1f%% "
            "of the bytes), %zu Xet chunks\n",
@@ -545,10 +542,8 @@ static int bench_delta(const char *base_path, const char *ft_path, int runs)
     timing_print("decode", &xd);
     printf("\nratios: weft/zstd-3 size %.3fx, weft/bitx %.3fx; decode speed weft/bitx %.2fx\n",
            rw / rz, rw / rx, median(wd.wall, wd.n) / median(xd.wall, xd.n));
-    per_tensor(ft, fr, nf, 0, "weft delta, changed tensors only");
+    per_tensor(ft, regions, nf, 0, "weft delta, changed tensors only");
     free(regions);
-    free(br);
-    free(fr);
     free(ch.off);
     free(ch.len);
     munmap(base, blen);
