@@ -21,8 +21,10 @@
 #include <openssl/evp.h>
 
 #include "weft/download.h"
+#include "weft/download_parts.h"
 #include "weft/fsutil.h"
 #include "weft/hf_cache.h"
+#include "weft/link_header.h"
 #include "weft/sha256.h"
 
 #define DL_TRIES 3             /* attempts per range when the connection breaks */
@@ -354,9 +356,8 @@ static int download_part_record(dl_blob_job *job, size_t index)
 {
     if (job->parts_fd < 0)
         return 0;
-    char line[32];
-    int n = snprintf(line, sizeof line, "%zu\n", index);
-    return weft_fs_write_full(job->parts_fd, line, (size_t)n, job->parts_path);
+    char line[WEFT_PARTS_LINE_MAX];
+    return weft_fs_write_full(job->parts_fd, line, weft_parts_record(line, index), job->parts_path);
 }
 
 /* A receiver's state over a run of consecutive ranges [part, end) fetched with one GET. */
@@ -552,31 +553,19 @@ static void download_parts_load(dl_blob_job *job)
 {
     weft_buf b;
     weft_buf_init(&b, 1u << 20);
-    if (weft_fs_read_file(&b, job->parts_path) < 0 || weft_buf_append(&b, "", 1) < 0) {
-        weft_err_clear();
-        weft_buf_dispose(&b);
-        return;
-    }
-    char header[96];
-    snprintf(header, sizeof header, "weft-parts 1 %llu %llu\n", (unsigned long long)job->blob->size,
-             (unsigned long long)WEFT_DOWNLOAD_PART_SIZE);
-    const char *s = (const char *)b.data;
-    if (strncmp(s, header, strlen(header)) == 0) {
-        s += strlen(header);
-        for (;;) {
-            const char *nl = strchr(s, '\n');
-            if (!nl)
-                break;
-            char *end;
-            errno = 0;
-            unsigned long long i = strtoull(s, &end, 10);
-            if (errno == 0 && end == nl && end != s && i < job->n_parts) {
+    uint8_t *done = calloc(job->n_parts ? job->n_parts : 1, 1);
+    if (done == NULL || weft_fs_read_file(&b, job->parts_path) < 0) {
+        weft_err_clear(); /* no sidecar to trust: every range is fetched again */
+    } else {
+        weft_parts_parse(done, job->n_parts, (const char *)b.data, b.len, job->blob->size,
+                         WEFT_DOWNLOAD_PART_SIZE);
+        for (size_t i = 0; i < job->n_parts; i++)
+            if (done[i]) {
                 job->parts[i].complete = 1;
                 job->parts[i].done = job->parts[i].len;
             }
-            s = nl + 1;
-        }
     }
+    free(done);
     weft_buf_dispose(&b);
 }
 
@@ -615,10 +604,10 @@ static int download_plan_parts(dl_blob_job *job)
         if (!had_sidecar || have == 0) {
             if (ftruncate(job->parts_fd, 0) < 0)
                 return weft_err_sys(WEFT_EIO, errno, "%s", job->parts_path);
-            char header[96];
-            int n = snprintf(header, sizeof header, "weft-parts 1 %llu %llu\n",
-                             (unsigned long long)size, (unsigned long long)WEFT_DOWNLOAD_PART_SIZE);
-            rc = weft_fs_write_full(job->parts_fd, header, (size_t)n, job->parts_path);
+            char header[WEFT_PARTS_LINE_MAX];
+            rc = weft_fs_write_full(job->parts_fd, header,
+                                    weft_parts_header(header, size, WEFT_DOWNLOAD_PART_SIZE),
+                                    job->parts_path);
             if (rc < 0)
                 return rc;
             if (!had_sidecar && have > 0 && have <= size) { /* a prefix another tool wrote */
@@ -893,26 +882,6 @@ static void download_etag_clean(char out[65], const char *v)
     out[n] = '\0';
 }
 
-/* The URL in a Link header's entry with rel="<rel>", into a new string (or NULL). */
-static char *download_link_rel(const char *link, const char *rel)
-{
-    if (!link)
-        return NULL;
-    char want[64];
-    snprintf(want, sizeof want, "rel=\"%s\"", rel);
-    for (const char *s = link; (s = strchr(s, '<'));) {
-        const char *e = strchr(s, '>');
-        if (!e)
-            return NULL;
-        const char *next = strchr(e, '<');
-        const char *r = strstr(e, want);
-        if (r && (!next || r < next))
-            return strndup(s + 1, (size_t)(e - s - 1));
-        s = e;
-    }
-    return NULL;
-}
-
 typedef struct dl_head {
     weft_download_blob blob;
     char *url;
@@ -1009,9 +978,11 @@ static int download_head(dl_ctx *ctx, dl_head *h, const char *path)
     if (xh && xh[0]) {
         h->xet_hash = strdup(xh);
         const char *route = weft_client_resp_header(&resp, "X-Xet-Refresh-Route");
-        h->xet_refresh =
-            route ? strdup(route)
-                  : download_link_rel(weft_client_resp_header(&resp, "Link"), "xet-auth");
+        if (route)
+            h->xet_refresh = strdup(route);
+        else if ((rc = weft_link_find(&h->xet_refresh, weft_client_resp_header(&resp, "Link"),
+                                      "xet-auth")) < 0)
+            goto out;
     }
     const char *db = weft_client_resp_header(&resp, "X-Weft-Delta-Base");
     if (db && db[0])
@@ -1306,8 +1277,11 @@ static int download_get_json(dl_ctx *ctx, json_t **out, const char *url, const c
         if (!*out)
             rc = weft_err_set(WEFT_EINVALID, "%s: the server sent bad JSON: %s", what, je.text);
     }
-    if (rc == 0 && next)
-        *next = download_link_rel(weft_client_resp_header(&resp, "Link"), "next");
+    if (rc == 0 && next &&
+        (rc = weft_link_find(next, weft_client_resp_header(&resp, "Link"), "next")) < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
     weft_client_resp_dispose(&resp);
     return rc;
 }

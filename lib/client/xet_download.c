@@ -8,29 +8,13 @@
 
 #include "weft/fsutil.h"
 #include "weft/xet_download.h"
+#include "weft/xet_recon.h"
 #include "weft/xorb.h"
 
 #define XD_DEFAULT_PARALLEL 4
 #define XD_MAX_PARALLEL 16
 #define XD_RECON_CAP (256u << 20)
 #define XD_PENDING_CAP (WEFT_XORB_CHUNK_HEADER_LEN + WEFT_XORB_MAX_COMPRESSED_LEN)
-
-/* A term: chunks [a, b) of a xorb, raw_len bytes that start at file_pos in the file. */
-typedef struct xd_term {
-    weft_hash xorb;
-    uint32_t a, b;
-    uint64_t raw_len;
-    uint64_t file_pos;
-    size_t entry;
-} xd_term;
-
-/* A fetch entry: chunks [a, b) of a xorb are the bytes [ua, ub] (inclusive) of `url`. */
-typedef struct xd_entry {
-    weft_hash xorb;
-    uint32_t a, b;
-    uint64_t ua, ub;
-    const char *url; /* borrowed from the reconstruction JSON */
-} xd_entry;
 
 typedef struct xd_job {
     weft_client *c;
@@ -39,10 +23,7 @@ typedef struct xd_job {
     sem_t *inflight;
     int fd;
     uint64_t start, end;
-    xd_term *terms;
-    size_t n_terms;
-    xd_entry *entries;
-    size_t n_entries;
+    weft_xet_recon recon;
     pthread_mutex_t lock;
     size_t next;
     int rc;
@@ -59,8 +40,8 @@ typedef struct xd_scratch {
 /* One fetch entry being handled. Chunk j (entry-relative) is chunk e->a + j of the xorb. */
 typedef struct xd_run {
     xd_job *j;
-    const xd_entry *e;
-    size_t idx; /* of e in j->entries */
+    const weft_xet_recon_entry *e;
+    size_t idx; /* of e in j->recon.entries */
     xd_scratch *sc;
     char hex[WEFT_HASH_HEX_LEN + 1];
     weft_xet_chunk *meta; /* [n]: raw_len, phys_len, hash (data unused) */
@@ -107,7 +88,7 @@ static int xd_emit(xd_run *r, uint32_t j, const uint8_t *data, uint32_t len)
 {
     uint32_t i = r->e->a + j;
     for (size_t k = 0; k < r->n_tl; k++) {
-        const xd_term *t = &r->j->terms[r->tl[k]];
+        const weft_xet_recon_term *t = &r->j->recon.terms[r->tl[k]];
         if (i < t->a || i >= t->b)
             continue;
         uint64_t in = r->prefix[j] - r->prefix[t->a - r->e->a];
@@ -201,7 +182,7 @@ static int xd_sink(const uint8_t *data, size_t len, void *payload)
  * chunks around it), writing and storing each chunk as it arrives. */
 static int xd_fetch(xd_run *r, uint32_t m0, uint32_t m1)
 {
-    const xd_entry *e = r->e;
+    const weft_xet_recon_entry *e = r->e;
     uint64_t bs = e->ua, be = e->ub;
     for (uint32_t i = 0; i < m0; i++)
         bs += r->meta[i].phys_len;
@@ -268,21 +249,21 @@ static void xd_run_dispose(xd_run *r)
 
 static int xd_entry_run(xd_job *j, size_t idx, xd_scratch *sc)
 {
-    const xd_entry *e = &j->entries[idx];
+    const weft_xet_recon_entry *e = &j->recon.entries[idx];
     xd_run r = {.j = j, .e = e, .idx = idx, .sc = sc, .n = e->b - e->a};
     weft_chunk_cache_view *view = NULL;
     weft_xet_hash_to_hex(r.hex, &e->xorb);
     r.meta = calloc(r.n, sizeof *r.meta);
     r.held = calloc(r.n, 1);
     r.prefix = calloc((size_t)r.n + 1, sizeof *r.prefix);
-    r.tl = calloc(j->n_terms ? j->n_terms : 1, sizeof *r.tl);
+    r.tl = calloc(j->recon.n_terms ? j->recon.n_terms : 1, sizeof *r.tl);
     int rc = 0;
     if (!r.meta || !r.held || !r.prefix || !r.tl) {
         rc = weft_err_set(WEFT_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t t = 0; t < j->n_terms; t++)
-        if (j->terms[t].entry == idx)
+    for (size_t t = 0; t < j->recon.n_terms; t++)
+        if (j->recon.terms[t].entry == idx)
             r.tl[r.n_tl++] = t;
     if (j->cache) {
         if (weft_chunk_cache_view_open(&view, j->cache, r.meta, r.held, &e->xorb, e->a, r.n) < 0)
@@ -333,7 +314,7 @@ static int xd_entry_run(xd_job *j, size_t idx, xd_scratch *sc)
     }
     xd_count(j, &j->st.cache_bytes, cached);
     for (size_t k = 0; k < r.n_tl; k++) {
-        const xd_term *t = &j->terms[r.tl[k]];
+        const weft_xet_recon_term *t = &j->recon.terms[r.tl[k]];
         uint64_t sum = r.prefix[t->b - e->a] - r.prefix[t->a - e->a];
         if (sum != t->raw_len) {
             rc = weft_err_set(
@@ -369,9 +350,9 @@ static void *xd_worker(void *arg)
     }
     for (;;) {
         pthread_mutex_lock(&j->lock);
-        size_t k = j->rc < 0 ? j->n_entries : j->next++;
+        size_t k = j->rc < 0 ? j->recon.n_entries : j->next++;
         pthread_mutex_unlock(&j->lock);
-        if (k >= j->n_entries)
+        if (k >= j->recon.n_entries)
             break;
         if (j->inflight)
             while (sem_wait(j->inflight) != 0) {
@@ -391,122 +372,10 @@ out:
     return NULL;
 }
 
-/* ---- the reconstruction answer --------------------------------------------------------------- */
-
-static int xd_u64(uint64_t *out, json_t *v)
-{
-    if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return -1;
-    *out = (uint64_t)json_integer_value(v);
-    return 0;
-}
-
-/* {"start", "end"} into [a, b) (end exclusive when `inclusive` is 0, else [a, b]). */
-static int xd_range(uint64_t *a, uint64_t *b, json_t *r)
-{
-    return xd_u64(a, json_object_get(r, "start")) < 0 || xd_u64(b, json_object_get(r, "end")) < 0
-               ? -1
-               : 0;
-}
-
-static int xd_parse(xd_job *j, json_t *root, uint64_t *offset_into_first)
-{
-    json_t *terms = json_object_get(root, "terms");
-    json_t *info = json_object_get(root, "fetch_info");
-    if (xd_u64(offset_into_first, json_object_get(root, "offset_into_first_range")) < 0 ||
-        !json_is_array(terms) || !json_is_object(info))
-        return weft_err_set(WEFT_EINVALID, "xet reconstruction: expected offset_into_first_range, "
-                                           "terms and fetch_info");
-    size_t n_entries = 0;
-    const char *key;
-    json_t *v;
-    json_object_foreach(info, key, v)
-    {
-        if (!json_is_array(v))
-            return weft_err_set(WEFT_EINVALID, "xet reconstruction: fetch_info.%s is no array",
-                                key);
-        n_entries += json_array_size(v);
-    }
-    j->n_terms = json_array_size(terms);
-    j->terms = calloc(j->n_terms ? j->n_terms : 1, sizeof *j->terms);
-    j->entries = calloc(n_entries ? n_entries : 1, sizeof *j->entries);
-    if (!j->terms || !j->entries)
-        return weft_err_set(WEFT_ENOMEM, "out of memory");
-    json_object_foreach(info, key, v)
-    {
-        weft_hash xorb;
-        if (weft_xet_hash_from_hex(&xorb, key, strlen(key)) < 0)
-            return weft_err_set(WEFT_EINVALID, "xet reconstruction: bad xorb '%.80s'", key);
-        size_t i;
-        json_t *f;
-        json_array_foreach(v, i, f)
-        {
-            xd_entry *e = &j->entries[j->n_entries];
-            uint64_t a, b, ua, ub;
-            e->url = json_string_value(json_object_get(f, "url"));
-            if (xd_range(&a, &b, json_object_get(f, "range")) < 0 ||
-                xd_range(&ua, &ub, json_object_get(f, "url_range")) < 0 || !e->url || a >= b ||
-                b > WEFT_XORB_MAX_CHUNKS || ua > ub ||
-                ub - ua >=
-                    (uint64_t)(b - a) * (WEFT_XORB_CHUNK_HEADER_LEN + WEFT_XORB_MAX_COMPRESSED_LEN))
-                return weft_err_set(WEFT_EINVALID, "xet reconstruction: bad fetch entry of %s",
-                                    key);
-            e->xorb = xorb;
-            e->a = (uint32_t)a;
-            e->b = (uint32_t)b;
-            e->ua = ua;
-            e->ub = ub;
-            j->n_entries++;
-        }
-    }
-    uint64_t pos = j->start;
-    if (*offset_into_first > pos)
-        return weft_err_set(WEFT_EINVALID,
-                            "xet reconstruction: offset_into_first_range %llu is "
-                            "past the requested start",
-                            (unsigned long long)*offset_into_first);
-    pos -= *offset_into_first;
-    size_t i;
-    json_array_foreach(terms, i, v)
-    {
-        xd_term *t = &j->terms[i];
-        const char *h = json_string_value(json_object_get(v, "hash"));
-        uint64_t a, b, raw;
-        if (!h || weft_xet_hash_from_hex(&t->xorb, h, strlen(h)) < 0 ||
-            xd_range(&a, &b, json_object_get(v, "range")) < 0 ||
-            xd_u64(&raw, json_object_get(v, "unpacked_length")) < 0 || a >= b ||
-            b > WEFT_XORB_MAX_CHUNKS || raw > (b - a) * (uint64_t)WEFT_XET_MAX_CHUNK_LEN)
-            return weft_err_set(WEFT_EINVALID, "xet reconstruction: bad term %zu", i);
-        t->a = (uint32_t)a;
-        t->b = (uint32_t)b;
-        t->raw_len = raw;
-        t->file_pos = pos;
-        pos += raw;
-        t->entry = j->n_entries;
-        for (size_t k = 0; k < j->n_entries; k++) {
-            const xd_entry *e = &j->entries[k];
-            if (weft_hash_eq(&e->xorb, &t->xorb) && e->a <= t->a && t->b <= e->b) {
-                t->entry = k;
-                break;
-            }
-        }
-        if (t->entry == j->n_entries)
-            return weft_err_set(WEFT_EINVALID, "xet reconstruction: no fetch entry holds term %zu",
-                                i);
-    }
-    if (pos < j->end)
-        return weft_err_set(WEFT_EINVALID,
-                            "xet reconstruction: its terms end at byte %llu, "
-                            "before %llu",
-                            (unsigned long long)pos, (unsigned long long)j->end);
-    return 0;
-}
-
 /* One pass: the reconstruction, then every entry on the workers. */
 static int xd_pass(xd_job *j, weft_xet_session *s, const char *file_hash_hex, uint64_t file_size,
                    int n_parallel)
 {
-    json_t *root = NULL;
     weft_client_resp resp;
     char path[128];
     snprintf(path, sizeof path, "/v1/reconstructions/%s", file_hash_hex);
@@ -524,21 +393,15 @@ static int xd_pass(xd_job *j, weft_xet_session *s, const char *file_hash_hex, ui
         rc = weft_client_resp_check(&resp, "xet reconstruction");
     if (rc < 0)
         goto out;
-    json_error_t jerr;
-    root = json_loadb((const char *)resp.body.data, resp.body.len, 0, &jerr);
-    if (!root) {
-        rc = weft_err_set(WEFT_EINVALID, "xet reconstruction: bad JSON: %s", jerr.text);
-        goto out;
-    }
-    uint64_t off0 = 0;
-    rc = xd_parse(j, root, &off0);
+    rc = weft_xet_recon_parse(&j->recon, (const char *)resp.body.data, resp.body.len, j->start,
+                              j->end);
     if (rc < 0)
         goto out;
     int n = n_parallel > 0 ? n_parallel : XD_DEFAULT_PARALLEL;
     if (n > XD_MAX_PARALLEL)
         n = XD_MAX_PARALLEL;
-    if ((size_t)n > j->n_entries)
-        n = (int)j->n_entries;
+    if ((size_t)n > j->recon.n_entries)
+        n = (int)j->recon.n_entries;
     pthread_t th[XD_MAX_PARALLEL];
     int started = 0;
     for (int i = 1; i < n; i++) {
@@ -553,12 +416,7 @@ static int xd_pass(xd_job *j, weft_xet_session *s, const char *file_hash_hex, ui
         rc = weft_err_set(j->rc, "%s", j->msg);
 out:
     weft_client_resp_dispose(&resp);
-    json_decref(root); /* the entries' URLs point into it */
-    free(j->terms);
-    free(j->entries);
-    j->terms = NULL;
-    j->entries = NULL;
-    j->n_terms = j->n_entries = 0;
+    weft_xet_recon_dispose(&j->recon); /* after the workers: the entries' URLs point into it */
     return rc;
 }
 

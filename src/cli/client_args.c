@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "client_args.h"
+#include "weft/link_header.h"
 
 /* The option of `opts` (or a common one) that `arg` names, with "=value" split off. */
 static const cli_opt *args_find(const cli_opt *opts, size_t n_opts, const cli_opt *common,
@@ -140,35 +141,6 @@ out:
     return rc;
 }
 
-/* RFC 8288: Link: <url>; rel="next", <url2>; rel="prev". Only the pieces we need: each link is
- * "<...>" followed by parameters up to the next ','. */
-int cli_link_next(char **out, const char *link)
-{
-    *out = NULL;
-    const char *p = link;
-    while (p && *p) {
-        const char *lt = strchr(p, '<');
-        const char *gt = lt ? strchr(lt, '>') : NULL;
-        if (!gt)
-            return 0;
-        const char *end = strchr(gt, ',');
-        size_t params_len = end ? (size_t)(end - gt) : strlen(gt);
-        const char *rel = NULL;
-        for (const char *q = gt; q + 3 < gt + params_len; q++)
-            if (strncmp(q, "rel=", 4) == 0) {
-                rel = q + 4;
-                break;
-            }
-        if (rel && (strncmp(rel, "\"next\"", 6) == 0 ||
-                    (strncmp(rel, "next", 4) == 0 && strchr(" ;,", rel[4] ? rel[4] : ' ')))) {
-            *out = strndup(lt + 1, (size_t)(gt - lt - 1));
-            return *out ? 0 : weft_err_set(WEFT_ENOMEM, "out of memory");
-        }
-        p = end ? end + 1 : NULL;
-    }
-    return 0;
-}
-
 int cli_list_pages(weft_client *c, const char *url, int (*on_item)(json_t *item, void *payload),
                    void *payload)
 {
@@ -199,9 +171,8 @@ int cli_list_pages(weft_client *c, const char *url, int (*on_item)(json_t *item,
         }
         free(next);
         next = NULL;
-        const char *link = weft_client_resp_header(&resp, "Link");
-        if (rc == 0 && link)
-            rc = cli_link_next(&next, link);
+        if (rc == 0)
+            rc = weft_link_find(&next, weft_client_resp_header(&resp, "Link"), "next");
         weft_client_resp_dispose(&resp);
         size_t i;
         json_t *item;

@@ -77,9 +77,6 @@ int cli_repo_url(char **out, const weft_client_repo *repo, const char *what, con
 int cli_list_pages(weft_client *c, const char *url, int (*on_item)(json_t *item, void *payload),
                    void *payload);
 
-/* The URL of the rel="next" link in a Link header value, or NULL; *out is the caller's. */
-int cli_link_next(char **out, const char *link);
-
 /* Prints the strings of the array `arr` (with `key`: the string `key` of each object in it)
  * separated by `sep`, or "-" when there are none. */
 void cli_print_joined(const json_t *arr, const char *key, const char *sep);

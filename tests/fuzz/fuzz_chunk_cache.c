@@ -15,14 +15,7 @@
 #include "weft/fsutil.h"
 #include "weft/xorb.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_chunk_cache: %s failed at line %d (%s)\n", #cond, __LINE__,      \
-                    weft_err_last());                                                              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 #define FUZZ_N 16
 

@@ -10,14 +10,7 @@
 
 #include "weft/gguf.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_gguf: %s failed at line %d (%s)\n", #cond, __LINE__,             \
-                    weft_err_last());                                                              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

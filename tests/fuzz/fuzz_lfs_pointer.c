@@ -9,14 +9,7 @@
 
 #include "weft/repo.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_lfs_pointer: %s failed at line %d (%s)\n", #cond, __LINE__,      \
-                    weft_err_last());                                                              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

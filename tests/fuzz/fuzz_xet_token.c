@@ -12,14 +12,7 @@
 
 #include "weft/xet_token.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_xet_token: %s failed at line %d (%s)\n", #cond, __LINE__,        \
-                    weft_err_last());                                                              \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
