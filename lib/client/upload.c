@@ -81,21 +81,19 @@ int weft_upload__parallel(int threads, size_t n, int (*fn)(size_t i, void *paylo
 
 /* ---- hashing -------------------------------------------------------------------------------- */
 
-int weft_upload__sha256(weft_upload__file *f, int progress_share)
+int weft_upload__read(weft_upload__file *f, int want_sha,
+                      int (*on_block)(const uint8_t *p, size_t len, void *payload), void *payload)
 {
     int fd = open(f->local, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return weft_err_sys(WEFT_EIO, errno, "%s", f->local);
-    weft_sha256 s;
+    weft_sha256 s = {0};
     uint8_t *block = malloc(UPLOAD_READ_BLOCK);
-    int rc = block ? weft_sha256_init(&s) : weft_err_set(WEFT_ENOMEM, "out of memory");
-    if (rc < 0) {
-        free(block);
-        close(fd);
-        return rc;
-    }
+    int rc = block ? 0 : weft_err_set(WEFT_ENOMEM, "out of memory");
+    if (rc == 0 && want_sha)
+        rc = weft_sha256_init(&s);
     uint64_t total = 0;
-    for (;;) {
+    while (rc == 0) {
         ssize_t got = read(fd, block, UPLOAD_READ_BLOCK);
         if (got < 0 && errno == EINTR)
             continue;
@@ -105,22 +103,36 @@ int weft_upload__sha256(weft_upload__file *f, int progress_share)
         }
         if (got == 0)
             break;
-        weft_sha256_update(&s, block, (size_t)got);
         total += (uint64_t)got;
-        if (progress_share)
-            weft_progress_advance(f->bar, (uint64_t)got);
+        if (want_sha)
+            weft_sha256_update(&s, block, (size_t)got);
+        if (on_block)
+            rc = on_block(block, (size_t)got, payload);
     }
     if (rc == 0 && total != f->size)
         rc = weft_err_set(WEFT_EIO, "%s changed size while being read", f->local);
-    if (rc == 0) {
+    if (rc == 0 && want_sha) {
         weft_sha256_final(&s, f->sha256);
         weft_hex_encode(f->sha256_hex, f->sha256, 32);
         f->have_sha256 = 1;
     }
-    weft_sha256_dispose(&s);
+    if (want_sha)
+        weft_sha256_dispose(&s);
     free(block);
     close(fd);
     return rc;
+}
+
+static int upload_count_progress(const uint8_t *p, size_t len, void *payload)
+{
+    (void)p;
+    weft_progress_advance(((weft_upload__file *)payload)->bar, (uint64_t)len);
+    return 0;
+}
+
+int weft_upload__sha256(weft_upload__file *f, int progress_share)
+{
+    return weft_upload__read(f, 1, progress_share ? upload_count_progress : NULL, f);
 }
 
 /* The git blob sha1 of a regular file, to compare with the remote oid. */

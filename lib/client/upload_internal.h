@@ -49,6 +49,13 @@ typedef struct weft_upload__ctx {
 WEFT_MUST_USE int weft_upload__parallel(int threads, size_t n, int (*fn)(size_t i, void *payload),
                                         void *payload);
 
+/* Reads the file once in 4 MiB blocks, handing each to on_block (if not NULL; a negative return
+ * stops the read and is returned) and, if want_sha, hashing it (sets have_sha256 and
+ * sha256_hex at the end). Fails with WEFT_EIO if the file's size is not f->size. */
+WEFT_MUST_USE int weft_upload__read(weft_upload__file *f, int want_sha,
+                                    int (*on_block)(const uint8_t *p, size_t len, void *payload),
+                                    void *payload);
+
 /* Streams the file once for its SHA-256 (sets have_sha256 and sha256_hex), advancing f->bar by
  * `progress_share` of the bytes read: 1 counts them all, 0 none. */
 WEFT_MUST_USE int weft_upload__sha256(weft_upload__file *f, int progress_share);

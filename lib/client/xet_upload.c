@@ -26,7 +26,6 @@
 #include "weft/sha256.h"
 #include "weft/xorb.h"
 
-#define XET_READ_BLOCK ((size_t)4 << 20)
 #define XET_KEY_CHUNK_MOD 1024u /* specs/xet-storage.md §1.6: global dedup eligibility */
 #define XET_SHARD_FILES 20000u  /* files per shard: far below the 64 MiB shard bound */
 #define XET_MAX_ANSWERS 4096u
@@ -484,54 +483,32 @@ static int xfile_chunk(const uint8_t *data, size_t len, const weft_hash *hash, v
     return rc;
 }
 
+typedef struct xfile_reading {
+    xet_file *xf;
+    weft_chunker *ch;
+} xfile_reading;
+
+static int xfile_feed(const uint8_t *p, size_t len, void *payload)
+{
+    xfile_reading *rd = payload;
+    return weft_chunker_feed(rd->ch, p, len, xfile_chunk, rd->xf);
+}
+
 /* Reads the file once: chunks (and its SHA-256 unless known already). */
 static int xfile_read(xet_file *xf, int want_sha)
 {
-    weft_upload__file *f = xf->f;
-    int fd = open(f->local, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return weft_err_sys(WEFT_EIO, errno, "%s", f->local);
-    weft_chunker *ch = NULL;
-    weft_sha256 s = {0};
-    uint8_t *block = malloc(XET_READ_BLOCK);
-    int rc = block ? weft_chunker_new(&ch) : weft_err_set(WEFT_ENOMEM, "out of memory");
-    if (rc == 0 && want_sha)
-        rc = weft_sha256_init(&s);
-    uint64_t total = 0;
-    while (rc == 0) {
-        ssize_t got = read(fd, block, XET_READ_BLOCK);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = weft_err_sys(WEFT_EIO, errno, "%s", f->local);
-            break;
-        }
-        if (got == 0)
-            break;
-        total += (uint64_t)got;
-        if (want_sha)
-            weft_sha256_update(&s, block, (size_t)got);
-        rc = weft_chunker_feed(ch, block, (size_t)got, xfile_chunk, xf);
-    }
+    xfile_reading rd = {.xf = xf};
+    int rc = weft_chunker_new(&rd.ch);
     if (rc == 0)
-        rc = weft_chunker_finish(ch, xfile_chunk, xf);
-    if (rc == 0 && total != f->size)
-        rc = weft_err_set(WEFT_EIO, "%s changed size while being read", f->local);
-    if (rc == 0 && want_sha) {
-        weft_sha256_final(&s, f->sha256);
-        weft_hex_encode(f->sha256_hex, f->sha256, 32);
-        f->have_sha256 = 1;
-    }
-    if (want_sha)
-        weft_sha256_dispose(&s);
+        rc = weft_upload__read(xf->f, want_sha, xfile_feed, &rd);
+    if (rc == 0)
+        rc = weft_chunker_finish(rd.ch, xfile_chunk, xf);
     if (rc == 0)
         rc = xfile_flush(xf);
     int jrc = xfile_join(xf);
     if (rc == 0)
         rc = jrc;
-    weft_chunker_free(ch);
-    free(block);
-    close(fd);
+    weft_chunker_free(rd.ch);
     return rc;
 }
 
