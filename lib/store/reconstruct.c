@@ -408,6 +408,7 @@ int weft_store_read_fd(weft_store *s, const weft_hash *file, uint64_t offset, ui
 
 struct weft_store__file_reader {
     read_ctx c;
+    weft_hash file;
     weft_store_term *terms;
     size_t n_terms;
     uint64_t size;
@@ -435,6 +436,7 @@ int weft_store__file_reader_open(weft_store *s, const weft_hash *file, int flags
     r->c.cb = file_reader_put;
     r->c.payload = r;
     r->c.tail = malloc(WEFT_XET_CHUNK_MAX);
+    r->file = *file;
     int rc = r->c.tail ? weft_store_stat(s, file, &info)
                        : weft_err_set(WEFT_ENOMEM, "read: out of memory");
     if (rc == 0)
@@ -463,7 +465,30 @@ int weft_store__file_reader_read(weft_store__file_reader *r, uint64_t offset, ui
         return weft_err_set(WEFT_ECORRUPT, "read: bytes [%llu, +%zu) are past the end of the file",
                             (unsigned long long)offset, len);
     r->dst = dst;
-    return read_terms(&r->c, r->terms, r->n_terms, offset, len);
+    int rc = read_terms(&r->c, r->terms, r->n_terms, offset, len);
+    for (int attempt = 0; rc == WEFT_ENOTFOUND && attempt < READ_RETRIES; attempt++) {
+        /* A xorb's object changed under the reader (optimize re-coded it, gc moved it): forget
+         * the footers and read again from the current terms. The raw bytes are the same, so the
+         * kept chunk stays valid. */
+        for (unsigned i = 0; i < READ_FOOTER_CACHE; i++) {
+            weft_xorb_footer_free(r->c.cache[i].f);
+            r->c.cache[i].f = NULL;
+        }
+        free(r->terms);
+        r->terms = NULL;
+        r->n_terms = 0;
+        uint64_t size = 0;
+        rc = weft_store__terms_load(r->c.s, &r->file, &r->terms, &r->n_terms);
+        for (size_t i = 0; rc == 0 && i < r->n_terms; i++)
+            size += r->terms[i].raw;
+        if (rc == 0 && size != r->size)
+            rc = weft_err_set(WEFT_ECORRUPT, "store index: the file's terms changed size");
+        if (rc == 0) {
+            r->dst = dst;
+            rc = read_terms(&r->c, r->terms, r->n_terms, offset, len);
+        }
+    }
+    return rc;
 }
 
 void weft_store__file_reader_free(weft_store__file_reader *r)
