@@ -778,8 +778,8 @@ static int opt_encode(opt_ctx *o, opt_job *j, const weft_hash *x, const weft_xor
         rc = weft_err_set(WEFT_EIO, "optimize: no random bytes for an object name");
         goto out;
     }
-    snprintf(j->name, sizeof j->name, "%s.w%ld.%02x%02x%02x%02x", hex, gen, tag[0], tag[1],
-             tag[2], tag[3]);
+    snprintf(j->name, sizeof j->name, "%s.w%ld.%02x%02x%02x%02x", hex, gen, tag[0], tag[1], tag[2],
+             tag[3]);
 out:
     return rc;
 }
@@ -834,8 +834,8 @@ static int opt_finish(opt_ctx *o, opt_job *j)
         (void)r;
         return rc;
     }
-    rc = opt_switch(o, &j->xorb, j->old, j->old_coded, j->name, j->w + j->footer.len,
-                    j->used_base, j->any_delta, j->counts, &lost);
+    rc = opt_switch(o, &j->xorb, j->old, j->old_coded, j->name, j->w + j->footer.len, j->used_base,
+                    j->any_delta, j->counts, &lost);
     if (rc < 0 || lost) {
         int r = s->backend->remove(s->backend, j->name);
         (void)r;
@@ -989,8 +989,8 @@ int weft_store_optimize_file(weft_store *s, const weft_hash *file, const weft_ha
     if (rc < 0)
         goto out;
     /* a chunk meets at most every region and the raw bytes between them */
-    o.spans_cap = 2 * o.n_regions + 2 < WEFT_WEIGHT_MAX_SPANS ? 2 * o.n_regions + 2
-                                                               : WEFT_WEIGHT_MAX_SPANS;
+    o.spans_cap =
+        2 * o.n_regions + 2 < WEFT_WEIGHT_MAX_SPANS ? 2 * o.n_regions + 2 : WEFT_WEIGHT_MAX_SPANS;
     o.spans = malloc(o.spans_cap * sizeof *o.spans);
     if (!o.spans) {
         rc = weft_err_set(WEFT_ENOMEM, "optimize: out of memory");

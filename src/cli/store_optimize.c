@@ -52,7 +52,8 @@ const char store_optimize_help[] =
     "  weft store optimize --data /srv/weft alice/llama-ft\n"
     "\n"
     "exit codes: 0 ok, 1 error (a concurrent change: run again), 2 usage or a base that is\n"
-    "itself a delta, 3 no such file, 4 corrupt data or not a safetensors file (the rule is named)\n";
+    "itself a delta, 3 no such file, 4 corrupt data or not a safetensors file (the rule is "
+    "named)\n";
 
 static void optimize_progress(uint64_t done, void *payload)
 {
@@ -195,8 +196,8 @@ static void hub_print_file(const char *repo, const hub_file *f, const char *hex,
         char a[32], b[32];
         printf("%s %s (sha256 %.12s): stored %s -> %s%s%.12s%s\n", repo, f->path, hex,
                cli_human_bytes(a, sizeof a, r->before_bytes),
-               cli_human_bytes(b, sizeof b, r->after_bytes),
-               bhex ? " (delta against sha256 " : "", bhex ? bhex : "", bhex ? ")" : "");
+               cli_human_bytes(b, sizeof b, r->after_bytes), bhex ? " (delta against sha256 " : "",
+               bhex ? bhex : "", bhex ? ")" : "");
     }
 }
 

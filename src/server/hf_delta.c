@@ -5,9 +5,9 @@
  * Which bases: for a *.safetensors LFS file at a commit, (1) the previous version of the same
  * path (the path at the parent of the commit that last changed it), closest for a later
  * checkpoint; (2) the same path in the repo the README's `base_model:` names, on this hub and
- * readable by the caller, at its default head. Clients take the first they hold. resolve announces them in `X-Weft-Delta-Base: <sha256>[,<sha256>]` (other
- * clients ignore the header); GET /api/{T}/NS/NAME/weft-delta/{rev}/{path}?base=<sha256>
- * answers the delta file for one of them.
+ * readable by the caller, at its default head. Clients take the first they hold. resolve announces
+ * them in `X-Weft-Delta-Base: <sha256>[,<sha256>]` (other clients ignore the header); GET
+ * /api/{T}/NS/NAME/weft-delta/{rev}/{path}?base=<sha256> answers the delta file for one of them.
  *
  * A delta is made once per (file, base) pair and kept in DATA/deltas/<file>-<base>.weftdelta:
  * both files are reconstructed from the store into DATA/tmp, mapped, coded through
@@ -107,8 +107,7 @@ static int previous_version(const hub_repo *r, const weft_oid *commit, const cha
 }
 
 /* The LFS file at path at the default head of model repo ns/name (0 if none). */
-static int head_version(hub *h, const char *ns, const char *name, const char *path,
-                        uint8_t sha[32])
+static int head_version(hub *h, const char *ns, const char *name, const char *path, uint8_t sha[32])
 {
     char dir[1024];
     weft_repo *git = NULL;
@@ -188,8 +187,8 @@ static void memo_put(const char *key, const weft_oid *commit, const delta_memo *
     pthread_mutex_unlock(&memo_mu);
 }
 
-static void delta_bases(hub *h, const hub_repo *r, const weft_oid *commit,
-                        const weft_repo_entry *e, bases *out)
+static void delta_bases(hub *h, const hub_repo *r, const weft_oid *commit, const weft_repo_entry *e,
+                        bases *out)
 {
     out->n = 0;
     if (!e->is_lfs || !ends_with(e->path, ".safetensors") || r->rec.type != WEFT_REPO_MODEL)
@@ -331,7 +330,8 @@ static int delta_build(hub *h, const uint8_t ft_sha[32], const uint8_t base_sha[
     return rc;
 }
 
-/* ---- serving ---------------------------------------------------------------------------------- */
+/* ---- serving ----------------------------------------------------------------------------------
+ */
 
 static int64_t file_read(void *payload, uint64_t pos, uint8_t *buf, size_t max)
 {

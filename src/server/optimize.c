@@ -65,8 +65,7 @@ static int scan_commit(const weft_repo_commit *c, void *payload)
     return weft_repo_list(sc->repo, &c->id, "", 1, scan_entry, sc);
 }
 
-int hub_history_files(weft_repo *r, const weft_oid *head, int all_lfs, hub_file **files,
-                      size_t *n)
+int hub_history_files(weft_repo *r, const weft_oid *head, int all_lfs, hub_file **files, size_t *n)
 {
     history_scan sc = {.repo = r, .all_lfs = all_lfs};
     int rc = weft_repo_log(r, head, 0, 0, scan_commit, &sc, NULL);

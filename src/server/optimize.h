@@ -59,9 +59,9 @@ typedef void (*hub_optimize_file_cb)(const char *repo, const hub_file *f, const 
                                      const char *reason, void *payload);
 
 typedef struct hub_optimize_cfg {
-    int only_plain;                      /* skip files with no never-re-coded xorb */
+    int only_plain;                       /* skip files with no never-re-coded xorb */
     const weft_store_optimize_opts *opts; /* stop hook etc.; may be NULL */
-    hub_optimize_file_cb on_file;        /* may be NULL */
+    hub_optimize_file_cb on_file;         /* may be NULL */
     void *payload;
 } hub_optimize_cfg;
 
@@ -74,8 +74,7 @@ typedef struct hub_optimizer hub_optimizer;
 
 /* Starts the background optimizer of the hub at `data` (its store at store_dir), loading the
  * queue a previous run left. */
-WEFT_MUST_USE int hub_optimizer_start(hub_optimizer **out, const char *data,
-                                      const char *store_dir);
+WEFT_MUST_USE int hub_optimizer_start(hub_optimizer **out, const char *data, const char *store_dir);
 
 /* Queues model repo ns/name (no-op on NULL o or a repo already queued). Never waits for work. */
 void hub_optimizer_enqueue(hub_optimizer *o, const char *ns, const char *name);
