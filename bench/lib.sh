@@ -35,7 +35,8 @@ bench_hub() {
         wait "$bench_hub_pid" 2> /dev/null || true
     fi
     mkdir -p "$d"
-    "$weft" serve --data "$d/data" --listen 127.0.0.1:0 --port-file "$d/port" "$@" \
+    # --optimize=off: benchmarks measure the store as uploaded and optimize explicitly
+    "$weft" serve --data "$d/data" --listen 127.0.0.1:0 --port-file "$d/port" --optimize=off "$@" \
         > "$d/serve.out" 2> "$d/serve.err" &
     bench_hub_pid=$!
     bench_pids+=("$bench_hub_pid")

@@ -250,6 +250,9 @@ typedef struct weft_store_optimize_opts {
     int no_delta;                    /* never code against the base (re-codes as plain) */
     weft_store_progress_cb progress; /* bytes of the file done, per xorb; may be NULL */
     void *payload;
+    /* Asked between xorbs (may be NULL): nonzero stops the call, which returns WEFT_ECONFLICT
+     * ("optimize: stopped"); the xorbs done so far stay done. Called with `payload`. */
+    int (*stop)(void *payload);
 } weft_store_optimize_opts;
 
 typedef struct weft_store_optimize_result {
@@ -277,6 +280,12 @@ WEFT_MUST_USE int weft_store_optimize_file(weft_store *s, const weft_hash *file,
                                            const weft_hash *base,
                                            const weft_store_optimize_opts *opts,
                                            weft_store_optimize_result *out);
+
+/* *yes = 1 when some xorb `file` uses was never re-coded by optimize (its object is the one
+ * ingest wrote): a cheap test, from the index alone, for work an optimize of the file would
+ * surely do. 0 does not promise the opposite (a re-coded xorb may still hold chunks of this file
+ * that an earlier optimize of another file did not use). */
+WEFT_MUST_USE int weft_store_file_has_plain_xorbs(weft_store *s, const weft_hash *file, int *yes);
 
 /* Stored chunks by codec: entries [0, WEFT_STORE_N_CODECS) for chunks of re-coded xorbs, entry
  * WEFT_STORE_N_CODECS ("xet") for whole xorbs never re-coded (stored_bytes = their objects). */

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include "store_internal.h"
 #include "weft/chunker.h"
@@ -431,7 +432,7 @@ typedef struct opt_ctx {
     uint8_t *frame;    /* one encoded chunk: header + frame */
     uint8_t *check;    /* the frame decoded again */
     size_t frame_cap;
-    uint8_t *obj, *out; /* the xorb as stored, the xorb re-coded */
+    uint8_t *obj; /* the xorb as stored */
     size_t obj_cap;
 } opt_ctx;
 
@@ -515,17 +516,20 @@ static int opt_code_chunk(opt_ctx *o, const weft_xorb_footer *f, uint32_t k, con
     return 0;
 }
 
-/* 1 if a file that is the base of some delta uses xorb x (its chunks must stay plain). */
-static int opt_xorb_feeds_base(weft_store *s, const weft_hash *x, int *yes)
+/* 1 if xorb x must stay plain: the base being coded against (number base_id) uses it, or a file
+ * that is the base of some delta does. Asking for base_id too keeps this right while the first
+ * delta against it is still on its way to the index (optimize pipelines its xorbs). */
+static int opt_xorb_feeds_base(weft_store *s, const weft_hash *x, int64_t base_id, int *yes)
 {
     sqlite3_stmt *st = NULL;
     int rc = weft_store__prepare(s, &st,
                                  "SELECT 1 FROM terms t JOIN bases b ON b.file = t.file WHERE "
-                                 "t.xorb = ?1 AND EXISTS (SELECT 1 FROM xorb_bases xb WHERE "
-                                 "xb.base = b.id) LIMIT 1");
+                                 "t.xorb = ?1 AND (b.id = ?2 OR EXISTS (SELECT 1 FROM xorb_bases "
+                                 "xb WHERE xb.base = b.id)) LIMIT 1");
     if (rc < 0)
         return rc;
     sqlite3_bind_blob(st, 1, x->b, WEFT_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, base_id);
     int step = sqlite3_step(st);
     *yes = step == SQLITE_ROW;
     if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -536,7 +540,7 @@ static int opt_xorb_feeds_base(weft_store *s, const weft_hash *x, int *yes)
 
 /* Switches xorb x from object `old` to `name` (stored_bytes `size`) and records its bases and
  * codec counts, in one transaction. *lost = 1 if the row changed meanwhile (nothing done). */
-static int opt_switch(opt_ctx *o, const weft_xorb_footer *nf, const char *old, int old_coded,
+static int opt_switch(opt_ctx *o, const weft_hash *x, const char *old, int old_coded,
                       const char *name, uint64_t size, int used_base, int any_delta,
                       const weft_store_codec_stats *counts, int *lost)
 {
@@ -551,7 +555,7 @@ static int opt_switch(opt_ctx *o, const weft_xorb_footer *nf, const char *old, i
                              "AND object IS ?4");
     if (rc < 0)
         goto out;
-    sqlite3_bind_blob(st, 1, nf->hash.b, WEFT_HASH_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 1, x->b, WEFT_HASH_LEN, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)size);
     if (old_coded)
@@ -570,7 +574,7 @@ static int opt_switch(opt_ctx *o, const weft_xorb_footer *nf, const char *old, i
     st = NULL;
     /* No delta chunk left in the object: it needs no base any more. */
     if (!any_delta)
-        rc = weft_store__exec_hash(s, "DELETE FROM xorb_bases WHERE xorb = ?1", &nf->hash);
+        rc = weft_store__exec_hash(s, "DELETE FROM xorb_bases WHERE xorb = ?1", x);
     if (rc < 0)
         goto out;
     if (used_base) {
@@ -594,7 +598,7 @@ static int opt_switch(opt_ctx *o, const weft_xorb_footer *nf, const char *old, i
                                  "INSERT OR IGNORE INTO xorb_bases(xorb, base) VALUES(?1, ?2)");
         if (rc < 0)
             goto out;
-        sqlite3_bind_blob(st, 1, nf->hash.b, WEFT_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 1, x->b, WEFT_HASH_LEN, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, o->base_id);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = weft_store__db_error(s, "optimize: record base");
@@ -603,7 +607,7 @@ static int opt_switch(opt_ctx *o, const weft_xorb_footer *nf, const char *old, i
         sqlite3_finalize(st);
         st = NULL;
     }
-    rc = weft_store__exec_hash(s, "DELETE FROM xorb_codecs WHERE xorb = ?1", &nf->hash);
+    rc = weft_store__exec_hash(s, "DELETE FROM xorb_codecs WHERE xorb = ?1", x);
     if (rc == 0)
         rc = weft_store__prepare(s, &st,
                                  "INSERT INTO xorb_codecs(xorb, codec, chunks, raw_bytes, "
@@ -611,7 +615,7 @@ static int opt_switch(opt_ctx *o, const weft_xorb_footer *nf, const char *old, i
     for (int i = 0; rc == 0 && i < WEFT_STORE_N_CODECS; i++) {
         if (counts[i].chunks == 0)
             continue;
-        sqlite3_bind_blob(st, 1, nf->hash.b, WEFT_HASH_LEN, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 1, x->b, WEFT_HASH_LEN, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, counts[i].codec, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, (sqlite3_int64)counts[i].chunks);
         sqlite3_bind_int64(st, 4, (sqlite3_int64)counts[i].raw_bytes);
@@ -628,24 +632,41 @@ out:
     return rc;
 }
 
-/* Re-codes the chunks of xorb x that the file uses at file offsets used[k] (UINT64_MAX: not). */
-static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, const char *old,
-                    int old_coded, const uint64_t *used, int delta)
+/* One re-coded xorb on its way to the backend: opt_encode fills it, a writer thread puts the
+ * object (opt_put_thread) while the next xorb is encoded, then opt_finish switches the index. */
+typedef struct opt_job {
+    uint8_t *out;       /* the re-coded chunks, then (at obj_cap - CHUNK_MAX) a scratch chunk */
+    uint32_t *phys_off; /* the new footer's physical offsets */
+    size_t w;           /* bytes of out used */
+    weft_buf footer;
+    weft_hash xorb;
+    char old[WEFT_STORE_OBJ_MAX], name[WEFT_STORE_OBJ_MAX];
+    int old_coded, changed, used_base, any_delta;
+    weft_store_codec_stats counts[WEFT_STORE_N_CODECS];
+    /* the put, run on the writer thread */
+    weft_backend *backend;
+    pthread_t thread;
+    int running, put_rc;
+    char put_msg[512];
+} opt_job;
+
+/* Re-codes the chunks of xorb x (object `old`) that the file uses at file offsets used[k]
+ * (UINT64_MAX: not) into job j; j->changed = 0 when nothing was re-coded. */
+static int opt_encode(opt_ctx *o, opt_job *j, const weft_hash *x, const weft_xorb_footer *f,
+                      const char *old, int old_coded, const uint64_t *used, int delta)
 {
     weft_store *s = o->s;
-    weft_store_codec_stats counts[WEFT_STORE_N_CODECS];
-    weft_xorb_footer nf = *f;
-    weft_buf footer;
-    char name[WEFT_STORE_OBJ_MAX];
     uint64_t size = 0;
-    int changed = 0, used_base = 0, lost = 0, any_delta = 0;
-    memset(counts, 0, sizeof counts);
+    j->xorb = *x;
+    snprintf(j->old, sizeof j->old, "%s", old);
+    j->old_coded = old_coded;
+    j->changed = j->used_base = j->any_delta = 0;
+    j->w = 0;
+    memset(j->counts, 0, sizeof j->counts);
     for (int i = 0; i < WEFT_STORE_N_CODECS; i++)
-        counts[i].codec = weft_store_codec_name(i);
-    weft_buf_init(&footer, WEFT_XORB_FOOTER_MAX_LEN);
-    nf.phys_off = malloc(((size_t)f->n_chunks + 1) * sizeof *nf.phys_off);
-    int rc = nf.phys_off ? s->backend->size(s->backend, old, &size)
-                         : weft_err_set(WEFT_ENOMEM, "optimize: out of memory");
+        j->counts[i].codec = weft_store_codec_name(i);
+    weft_buf_clear(&j->footer);
+    int rc = s->backend->size(s->backend, old, &size);
     if (rc == 0 && size > o->obj_cap)
         rc = weft_err_set(WEFT_ECORRUPT, "xorb object %s is over the xorb limit", old);
     if (rc == 0)
@@ -653,7 +674,7 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
     if (rc < 0)
         goto out;
     size_t w = 0;
-    nf.phys_off[0] = 0;
+    j->phys_off[0] = 0;
     for (uint32_t k = 0; k < f->n_chunks; k++) {
         const uint8_t *chunk = o->obj + f->phys_off[k];
         size_t plen = f->phys_off[k + 1] - f->phys_off[k];
@@ -682,9 +703,14 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
                 rc = weft_err_wrap(WEFT_ECORRUPT, "optimize: xorb %s is damaged; run fsck", old);
                 goto out;
             }
-            /* raw may be o->check, which coding reuses: keep a copy in the output area. */
-            uint8_t *copy = o->out + o->obj_cap - WEFT_XET_CHUNK_MAX;
-            memcpy(copy, raw, raw_len);
+            /* raw may be o->check, which coding reuses: then keep a copy in the output area
+             * (a plain chunk is used in place: o->obj is not written). */
+            const uint8_t *copy = raw;
+            if (raw == o->check) {
+                uint8_t *tail = j->out + o->obj_cap - WEFT_XET_CHUNK_MAX;
+                memcpy(tail, raw, raw_len);
+                copy = tail;
+            }
             /* Undoing a delta keeps the plain frame even when larger (at worst the raw bytes). */
             size_t limit = no_delta && has_delta ? SIZE_MAX : plen;
             rc = opt_code_chunk(o, f, k, copy, used[k], limit, delta, &flen, &ub);
@@ -700,25 +726,25 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
             }
         }
         if (flen > 0) {
-            memcpy(o->out + w, o->frame, flen);
-            changed = 1;
-            used_base |= ub;
+            memcpy(j->out + w, o->frame, flen);
+            j->changed = 1;
+            j->used_base |= ub;
             o->res->chunks_coded++;
         } else {
-            memmove(o->out + w, chunk, plen);
+            memmove(j->out + w, chunk, plen);
             flen = plen;
         }
         if (used[k] != UINT64_MAX) {
             o->res->before_bytes += plen;
             o->res->after_bytes += flen;
         }
-        int cdc = codec_of(o->codec, o->out + w, flen, raw_len);
+        int cdc = codec_of(o->codec, j->out + w, flen, raw_len);
         for (size_t i = 0; cdc >= WEFT_STORE_CODEC_WEIGHT && i < o->codec->n_spans; i++)
-            any_delta |= o->codec->spans[i].needs_base;
+            j->any_delta |= o->codec->spans[i].needs_base;
         if (cdc >= 0) {
-            counts[cdc].chunks++;
-            counts[cdc].raw_bytes += raw_len;
-            counts[cdc].stored_bytes += flen;
+            j->counts[cdc].chunks++;
+            j->counts[cdc].raw_bytes += raw_len;
+            j->counts[cdc].stored_bytes += flen;
             if (used[k] != UINT64_MAX) {
                 o->res->codecs[cdc].chunks++;
                 o->res->codecs[cdc].raw_bytes += raw_len;
@@ -726,11 +752,14 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
             }
         }
         w += flen;
-        nf.phys_off[k + 1] = (uint32_t)w;
+        j->phys_off[k + 1] = (uint32_t)w;
     }
-    if (!changed)
+    j->w = w;
+    if (!j->changed)
         goto out;
-    rc = weft_xorb_footer_serialize(&footer, &nf);
+    weft_xorb_footer nf = *f;
+    nf.phys_off = j->phys_off;
+    rc = weft_xorb_footer_serialize(&j->footer, &nf);
     if (rc < 0)
         goto out;
     /* The next generation's name: <hex>.w<n>. */
@@ -749,30 +778,79 @@ static int opt_xorb(opt_ctx *o, const weft_hash *x, const weft_xorb_footer *f, c
         rc = weft_err_set(WEFT_EIO, "optimize: no random bytes for an object name");
         goto out;
     }
-    snprintf(name, sizeof name, "%s.w%ld.%02x%02x%02x%02x", hex, gen, tag[0], tag[1], tag[2],
+    snprintf(j->name, sizeof j->name, "%s.w%ld.%02x%02x%02x%02x", hex, gen, tag[0], tag[1], tag[2],
              tag[3]);
-    weft_backend_part parts[2] = {{.p = o->out, .len = w}, {.p = footer.data, .len = footer.len}};
-    rc = s->backend->put(s->backend, name, parts, 2);
-    if (rc == 0)
-        rc = opt_switch(o, &nf, old, old_coded, name, w + footer.len, used_base, any_delta, counts,
-                        &lost);
-    if (rc < 0 || lost) {
-        /* Not switched: the new object is nobody's. */
-        int r = s->backend->remove(s->backend, name);
+out:
+    return rc;
+}
+
+/* The writer thread: makes job's object durable (the backend's put may run beside the owner's
+ * reads; weft/backend.h). */
+static void *opt_put_thread(void *arg)
+{
+    opt_job *j = arg;
+    weft_backend_part parts[2] = {{.p = j->out, .len = j->w},
+                                  {.p = j->footer.data, .len = j->footer.len}};
+    j->put_rc = j->backend->put(j->backend, j->name, parts, 2);
+    if (j->put_rc < 0)
+        snprintf(j->put_msg, sizeof j->put_msg, "%s", weft_err_last());
+    return NULL;
+}
+
+static int opt_put_start(opt_ctx *o, opt_job *j)
+{
+    j->backend = o->s->backend;
+    j->put_rc = 0;
+    j->put_msg[0] = '\0';
+    if (pthread_create(&j->thread, NULL, opt_put_thread, j) != 0) {
+        opt_put_thread(j); /* no thread to be had: put it here */
+        return j->put_rc;
+    }
+    j->running = 1;
+    return 0;
+}
+
+/* Waits for job's put; its result (the writer's message carried over to this thread). */
+static int opt_put_wait(opt_job *j)
+{
+    if (j->running) {
+        pthread_join(j->thread, NULL);
+        j->running = 0;
+    }
+    if (j->put_rc < 0)
+        return weft_err_set(j->put_rc, "%s", j->put_msg);
+    return 0;
+}
+
+/* After job's object is durable: switches the index to it, then deletes the old object. When
+ * the switch does not happen, the new object is nobody's and goes. */
+static int opt_finish(opt_ctx *o, opt_job *j)
+{
+    weft_store *s = o->s;
+    int lost = 0;
+    int rc = opt_put_wait(j);
+    if (rc < 0) {
+        int r = s->backend->remove(s->backend, j->name);
         (void)r;
-        if (rc == 0)
+        return rc;
+    }
+    rc = opt_switch(o, &j->xorb, j->old, j->old_coded, j->name, j->w + j->footer.len, j->used_base,
+                    j->any_delta, j->counts, &lost);
+    if (rc < 0 || lost) {
+        int r = s->backend->remove(s->backend, j->name);
+        (void)r;
+        if (rc == 0) {
+            char hex[WEFT_HASH_HEX_LEN + 1];
+            weft_xet_hash_to_hex(hex, &j->xorb);
             rc = weft_err_set(WEFT_ECONFLICT,
                               "optimize: xorb %s changed while it was re-coded; run again", hex);
-        goto out;
+        }
+        return rc;
     }
     o->res->xorbs_rewritten++;
-    o->res->used_base |= used_base;
+    o->res->used_base |= j->used_base;
     /* The index names the new object: the old one is garbage now. */
-    rc = s->backend->remove(s->backend, old);
-out:
-    free(nf.phys_off);
-    weft_buf_dispose(&footer);
-    return rc;
+    return s->backend->remove(s->backend, j->old);
 }
 
 /* Reads and parses a stored file's safetensors header. */
@@ -839,6 +917,23 @@ static int opt_file_has_deltas(weft_store *s, const weft_hash *file, int *yes)
     return rc;
 }
 
+int weft_store_file_has_plain_xorbs(weft_store *s, const weft_hash *file, int *yes)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = weft_store__prepare(s, &st,
+                                 "SELECT 1 FROM terms t JOIN xorbs x ON x.hash = t.xorb "
+                                 "WHERE t.file = ?1 AND x.object IS NULL LIMIT 1");
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_blob(st, 1, file->b, WEFT_HASH_LEN, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    *yes = step == SQLITE_ROW;
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        rc = weft_store__db_error(s, "optimize: find plain xorbs");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int weft_store_optimize_file(weft_store *s, const weft_hash *file, const weft_hash *base,
                              const weft_store_optimize_opts *opts, weft_store_optimize_result *out)
 {
@@ -847,9 +942,15 @@ int weft_store_optimize_file(weft_store *s, const weft_hash *file, const weft_ha
     weft_store_term *terms = NULL;
     weft_hash *done = NULL;
     uint64_t *used = NULL;
+    opt_job jobs[2];
+    opt_job *pending = NULL; /* the job whose object is being put */
+    unsigned cur = 0;
     size_t n_terms = 0, n_done = 0;
     char fhex[WEFT_HASH_HEX_LEN + 1], bhex[WEFT_HASH_HEX_LEN + 1];
     memset(&res, 0, sizeof res);
+    memset(jobs, 0, sizeof jobs);
+    for (int i = 0; i < 2; i++)
+        weft_buf_init(&jobs[i].footer, WEFT_XORB_FOOTER_MAX_LEN);
     for (int i = 0; i < WEFT_STORE_N_CODECS; i++)
         res.codecs[i].codec = weft_store_codec_name(i);
     weft_xet_hash_to_hex(fhex, file);
@@ -888,8 +989,8 @@ int weft_store_optimize_file(weft_store *s, const weft_hash *file, const weft_ha
     if (rc < 0)
         goto out;
     /* a chunk meets at most every region and the raw bytes between them */
-    o.spans_cap = 2 * o.n_regions + 2 < WEFT_WEIGHT_MAX_SPANS ? 2 * o.n_regions + 2
-                                                               : WEFT_WEIGHT_MAX_SPANS;
+    o.spans_cap =
+        2 * o.n_regions + 2 < WEFT_WEIGHT_MAX_SPANS ? 2 * o.n_regions + 2 : WEFT_WEIGHT_MAX_SPANS;
     o.spans = malloc(o.spans_cap * sizeof *o.spans);
     if (!o.spans) {
         rc = weft_err_set(WEFT_ENOMEM, "optimize: out of memory");
@@ -897,11 +998,15 @@ int weft_store_optimize_file(weft_store *s, const weft_hash *file, const weft_ha
     }
     o.obj_cap = (size_t)WEFT_XORB_MAX_BYTES + WEFT_XORB_FOOTER_MAX_LEN + WEFT_XET_CHUNK_MAX;
     o.obj = weft_store__big_alloc(o.obj_cap);
-    o.out = weft_store__big_alloc(o.obj_cap);
+    for (int i = 0; i < 2; i++) {
+        jobs[i].out = weft_store__big_alloc(o.obj_cap);
+        jobs[i].phys_off = malloc((WEFT_XORB_MAX_CHUNKS + 1) * sizeof *jobs[i].phys_off);
+    }
     o.base_buf = malloc(WEFT_XET_CHUNK_MAX);
     o.check = malloc(WEFT_XET_CHUNK_MAX);
     used = malloc(WEFT_XORB_MAX_CHUNKS * sizeof *used);
-    rc = o.obj && o.out && o.base_buf && o.check && used
+    rc = o.obj && jobs[0].out && jobs[1].out && jobs[0].phys_off && jobs[1].phys_off &&
+                 o.base_buf && o.check && used
              ? weft_weight_codec_new(&o.enc)
              : weft_err_set(WEFT_ENOMEM, "optimize: out of memory");
     if (rc == 0)
@@ -943,16 +1048,52 @@ int weft_store_optimize_file(weft_store *s, const weft_hash *file, const weft_ha
         for (uint32_t k = 0; k < f->n_chunks; k++)
             if (used[k] != UINT64_MAX)
                 res.chunks++;
-        rc = base ? opt_xorb_feeds_base(s, x, &feeds) : 0;
+        rc = base ? opt_xorb_feeds_base(s, x, o.base_id, &feeds) : 0;
+        /* Encode this xorb while the writer thread puts the previous one. */
+        opt_job *j = &jobs[cur];
         if (rc == 0)
-            rc = opt_xorb(&o, x, f, obj, coded, used, base != NULL && !feeds);
+            rc = opt_encode(&o, j, x, f, obj, coded, used, base != NULL && !feeds);
         weft_xorb_footer_free(f);
+        if (rc == 0 && pending != NULL) {
+            rc = opt_finish(&o, pending);
+            pending = NULL;
+        }
+        if (rc == 0 && j->changed) {
+            rc = opt_put_start(&o, j);
+            if (rc == 0) {
+                pending = j;
+                cur ^= 1;
+            }
+        }
         if (rc < 0)
             goto out;
         if (opts != NULL && opts->progress != NULL)
             opts->progress(at + terms[i].raw, opts->payload);
+        if (opts != NULL && opts->stop != NULL && opts->stop(opts->payload)) {
+            rc = weft_err_set(WEFT_ECONFLICT, "optimize: stopped");
+            goto out;
+        }
+    }
+    if (pending != NULL) {
+        rc = opt_finish(&o, pending);
+        pending = NULL;
     }
 out:
+    if (pending != NULL) {
+        /* Failed with a put under way: wait for it, and its object is nobody's. */
+        if (pending->running)
+            pthread_join(pending->thread, NULL);
+        if (pending->put_rc == 0) {
+            int r = s->backend->remove(s->backend, pending->name);
+            (void)r;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        if (jobs[i].out != NULL)
+            weft_store__big_free(jobs[i].out, o.obj_cap);
+        free(jobs[i].phys_off);
+        weft_buf_dispose(&jobs[i].footer);
+    }
     weft_store__file_reader_free(o.file_r);
     weft_store__file_reader_free(o.base_r);
     weft_st_header_free(o.h);
@@ -961,8 +1102,6 @@ out:
     weft_weight_codec_free(o.enc);
     if (o.obj != NULL)
         weft_store__big_free(o.obj, o.obj_cap);
-    if (o.out != NULL)
-        weft_store__big_free(o.out, o.obj_cap);
     free(o.base_buf);
     free(o.check);
     free(o.frame);

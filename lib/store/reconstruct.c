@@ -43,6 +43,13 @@ typedef struct read_ctx {
     size_t window_cap;
     int window_big;
     uint8_t *raw; /* one decoded chunk */
+    /* The last chunk a read stopped inside, decoded (and verified when verifying): the next
+     * read usually starts there (delta bases are read span by span), so it is not decoded and
+     * hashed twice. Keyed by xorb hash and index: a xorb's raw bytes never change. */
+    uint8_t *tail;
+    weft_hash tail_xorb;
+    uint32_t tail_k;
+    int tail_ok;
 } read_ctx;
 
 static int read_footer(read_ctx *c, const weft_hash *xorb, const weft_xorb_footer **out,
@@ -138,6 +145,16 @@ static int read_term(read_ctx *c, const weft_store_term *t, const weft_xorb_foot
     }
     uint64_t pos = f->raw_off[t->start] + skip, stop = pos + want;
     uint32_t i = weft_xorb_footer_chunk_at(f, pos);
+    if (c->tail_ok && c->tail_k == i && weft_hash_eq(&c->tail_xorb, &t->xorb)) {
+        uint64_t from = pos - f->raw_off[i], avail = f->raw_off[i + 1] - pos;
+        uint64_t n = avail < stop - pos ? avail : stop - pos;
+        rc = c->cb(c->tail + from, (size_t)n, c->payload);
+        if (rc < 0)
+            goto out;
+        pos += n;
+        c->emitted += n;
+        i++;
+    }
     while (pos < stop) {
         /* One backend read covering as many needed chunks as fit the window. */
         uint32_t j = i + 1;
@@ -159,6 +176,13 @@ static int read_term(read_ctx *c, const weft_store_term *t, const weft_xorb_foot
             }
             uint64_t from = pos - f->raw_off[k], avail = f->raw_off[k + 1] - pos;
             uint64_t n = avail < stop - pos ? avail : stop - pos;
+            if (n < avail && c->tail != NULL) {
+                /* The read ends inside this chunk: keep it for the next read. */
+                memcpy(c->tail, raw, f->raw_off[k + 1] - f->raw_off[k]);
+                c->tail_xorb = t->xorb;
+                c->tail_k = k;
+                c->tail_ok = 1;
+            }
             rc = c->cb(raw + from, (size_t)n, c->payload);
             if (rc < 0)
                 goto out;
@@ -256,6 +280,7 @@ static void read_ctx_dispose(read_ctx *c)
     else
         free(c->window);
     free(c->raw);
+    free(c->tail);
     weft_store__codec_free(c->codec);
 }
 
@@ -383,6 +408,7 @@ int weft_store_read_fd(weft_store *s, const weft_hash *file, uint64_t offset, ui
 
 struct weft_store__file_reader {
     read_ctx c;
+    weft_hash file;
     weft_store_term *terms;
     size_t n_terms;
     uint64_t size;
@@ -409,7 +435,10 @@ int weft_store__file_reader_open(weft_store *s, const weft_hash *file, int flags
     r->c.no_delta = no_delta;
     r->c.cb = file_reader_put;
     r->c.payload = r;
-    int rc = weft_store_stat(s, file, &info);
+    r->c.tail = malloc(WEFT_XET_CHUNK_MAX);
+    r->file = *file;
+    int rc = r->c.tail ? weft_store_stat(s, file, &info)
+                       : weft_err_set(WEFT_ENOMEM, "read: out of memory");
     if (rc == 0)
         rc = weft_store__terms_load(s, file, &r->terms, &r->n_terms);
     for (size_t i = 0; rc == 0 && i < r->n_terms; i++)
@@ -436,7 +465,30 @@ int weft_store__file_reader_read(weft_store__file_reader *r, uint64_t offset, ui
         return weft_err_set(WEFT_ECORRUPT, "read: bytes [%llu, +%zu) are past the end of the file",
                             (unsigned long long)offset, len);
     r->dst = dst;
-    return read_terms(&r->c, r->terms, r->n_terms, offset, len);
+    int rc = read_terms(&r->c, r->terms, r->n_terms, offset, len);
+    for (int attempt = 0; rc == WEFT_ENOTFOUND && attempt < READ_RETRIES; attempt++) {
+        /* A xorb's object changed under the reader (optimize re-coded it, gc moved it): forget
+         * the footers and read again from the current terms. The raw bytes are the same, so the
+         * kept chunk stays valid. */
+        for (unsigned i = 0; i < READ_FOOTER_CACHE; i++) {
+            weft_xorb_footer_free(r->c.cache[i].f);
+            r->c.cache[i].f = NULL;
+        }
+        free(r->terms);
+        r->terms = NULL;
+        r->n_terms = 0;
+        uint64_t size = 0;
+        rc = weft_store__terms_load(r->c.s, &r->file, &r->terms, &r->n_terms);
+        for (size_t i = 0; rc == 0 && i < r->n_terms; i++)
+            size += r->terms[i].raw;
+        if (rc == 0 && size != r->size)
+            rc = weft_err_set(WEFT_ECORRUPT, "store index: the file's terms changed size");
+        if (rc == 0) {
+            r->dst = dst;
+            rc = read_terms(&r->c, r->terms, r->n_terms, offset, len);
+        }
+    }
+    return rc;
 }
 
 void weft_store__file_reader_free(weft_store__file_reader *r)

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "server/hub.h"
+#include "server/optimize.h"
 #include "weft/fsutil.h"
 #include "weft/http.h"
 #include "weft/meta.h"
@@ -39,12 +40,19 @@ static const char serve_help[] =
     "  --no-xet            do not advertise or serve the Xet CAS protocol (token routes,\n"
     "                      /v1 and /v2, Xet headers on downloads, \"xet\" in LFS batch\n"
     "                      answers): every client then uses LFS\n"
+    "  --optimize MODE     background (default): after a commit or push that adds weight\n"
+    "                      files (.safetensors, .gguf) to a model repo, a low-priority thread\n"
+    "                      re-codes them with the weight codecs, as 'weft store optimize\n"
+    "                      --data' would (bases found the same way); the commit does not\n"
+    "                      wait. off: never (run 'weft store optimize' yourself)\n"
+    "  --no-optimize       the same as --optimize off\n"
     "  --quiet             no per-request log lines\n"
     "\n"
     "Stop with SIGTERM or Ctrl-C: requests in flight finish first.\n"
     "\n"
     "examples:\n"
     "  weft serve --data /srv/weft --listen 0.0.0.0:8080 --public-url https://hub.example\n"
+    "  weft serve --data /srv/weft --optimize off\n"
     "  HF_ENDPOINT=http://127.0.0.1:8080 HF_TOKEN=hf_... hf download admin/my-model\n";
 
 static int count_account(const weft_account *a, void *payload)
@@ -111,6 +119,9 @@ static int hub_setup(hub *h, const char *data)
 
 static void hub_dispose(hub *h)
 {
+    /* After the server stopped: no request can queue work any more. */
+    hub_optimizer_stop(h->optimizer);
+    h->optimizer = NULL;
     free(h->data_dir);
     free(h->meta_path);
     free(h->store_dir);
@@ -126,6 +137,7 @@ int cmd_serve(int argc, char **argv)
     weft_http_config cfg = {.listen = "127.0.0.1:8080"};
     const char *port_file = NULL;
     hub h = {.xet = 1};
+    int optimize = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has_val = i + 1 < argc;
@@ -150,6 +162,18 @@ int cmd_serve(int argc, char **argv)
             h.regular_only = 1;
         } else if (strcmp(a, "--no-xet") == 0) {
             h.xet = 0;
+        } else if (strcmp(a, "--no-optimize") == 0) {
+            optimize = 0;
+        } else if ((strcmp(a, "--optimize") == 0 && has_val) ||
+                   strncmp(a, "--optimize=", 11) == 0) {
+            const char *mode = a[10] == '=' ? a + 11 : argv[++i];
+            if (strcmp(mode, "off") == 0)
+                optimize = 0;
+            else if (strcmp(mode, "background") == 0)
+                optimize = 1;
+            else
+                return cli_usage_error("serve", "--optimize wants off or background, not '%s'",
+                                       mode);
         } else if (strcmp(a, "--quiet") == 0) {
             cfg.quiet = 1;
         } else {
@@ -159,6 +183,8 @@ int cmd_serve(int argc, char **argv)
     int rc = hub_setup(&h, data);
     if (rc == 0)
         rc = first_start(&h);
+    if (rc == 0 && optimize)
+        rc = hub_optimizer_start(&h.optimizer, h.data_dir, h.store_dir);
     if (rc < 0) {
         hub_dispose(&h);
         return cli_fail(rc);

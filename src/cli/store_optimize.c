@@ -1,14 +1,13 @@
 /* weft store optimize: re-code a stored safetensors file with the weight codecs, optionally as
  * a delta against a base file (include/weft/store.h "weight codecs"); and the per-codec table of
  * weft store stats --by codec. */
-#include <dirent.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "server/optimize.h"
 #include "store_optimize.h"
 #include "weft/fsutil.h"
 #include "weft/repo.h"
@@ -53,7 +52,8 @@ const char store_optimize_help[] =
     "  weft store optimize --data /srv/weft alice/llama-ft\n"
     "\n"
     "exit codes: 0 ok, 1 error (a concurrent change: run again), 2 usage or a base that is\n"
-    "itself a delta, 3 no such file, 4 corrupt data or not a safetensors file (the rule is named)\n";
+    "itself a delta, 3 no such file, 4 corrupt data or not a safetensors file (the rule is "
+    "named)\n";
 
 static void optimize_progress(uint64_t done, void *payload)
 {
@@ -166,229 +166,39 @@ int store_stats_codecs(weft_store *s, int json)
     return CLI_EXIT_OK;
 }
 
-/* ---- a hub's data directory: bases found from the repos ----------------------------------- */
+/* ---- a hub's data directory: bases found from the repos (server/optimize.c) ----------------- */
 
-/* One safetensors file of a repo's history, by SHA-256, with the base chosen for it. */
-typedef struct hub_file {
-    uint8_t sha[32];
-    uint8_t base[32];
-    int has_base;
-    char path[512];
-} hub_file;
+typedef struct hub_print {
+    int json;
+    weft_store_optimize_result *total;
+} hub_print;
 
-typedef struct hub_scan {
-    weft_repo *repo;
-    weft_repo *base_repo; /* the base_model repo, or NULL */
-    weft_oid base_head;
-    hub_file *files;
-    size_t n, cap;
-    int all_lfs; /* every LFS file, not only safetensors (stats) */
-} hub_scan;
-
-static int hub_ends_with(const char *s, const char *suffix)
+static void hub_print_file(const char *repo, const hub_file *f, const char *hex, const char *bhex,
+                           const weft_store_optimize_result *r, const char *reason, void *payload)
 {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-/* Every LFS safetensors file of one commit, oldest commit first (the log is walked newest
- * first and files are prepended, so a path's versions end up in history order). */
-static int hub_scan_entry(const weft_repo_entry *e, void *payload)
-{
-    hub_scan *sc = payload;
-    if (e->is_dir || !e->is_lfs || (!sc->all_lfs && !hub_ends_with(e->path, ".safetensors")))
-        return 0;
-    for (size_t i = 0; i < sc->n; i++)
-        if (memcmp(sc->files[i].sha, e->lfs_sha256, 32) == 0)
-            return 0;
-    if (sc->n == sc->cap) {
-        size_t cap = sc->cap ? sc->cap * 2 : 16;
-        hub_file *p = realloc(sc->files, cap * sizeof *p);
-        if (p == NULL)
-            return weft_err_set(WEFT_ENOMEM, "out of memory");
-        sc->files = p;
-        sc->cap = cap;
+    hub_print *pr = payload;
+    if (r == NULL) {
+        fprintf(stderr, "weft: %s/%s: skipped: %s\n", repo, f->path, reason);
+        return;
     }
-    memmove(sc->files + 1, sc->files, sc->n * sizeof *sc->files);
-    hub_file *f = &sc->files[0];
-    memset(f, 0, sizeof *f);
-    memcpy(f->sha, e->lfs_sha256, 32);
-    snprintf(f->path, sizeof f->path, "%s", e->path);
-    sc->n++;
-    return 0;
-}
-
-static int hub_scan_commit(const weft_repo_commit *c, void *payload)
-{
-    hub_scan *sc = payload;
-    return weft_repo_list(sc->repo, &c->id, "", 1, hub_scan_entry, sc);
-}
-
-/* The repo named by the README's base_model: (a string, or the first of a list), if any. */
-static void hub_base_model(weft_repo *r, const weft_oid *head, char *out, size_t cap)
-{
-    weft_repo_entry e;
-    uint8_t *text = NULL;
-    size_t len = 0;
-    char *json = NULL;
-    out[0] = '\0';
-    if (weft_repo_stat(r, head, "README.md", &e) < 0 || e.is_lfs ||
-        weft_repo_blob_read(r, &e.oid, 1 << 20, &text, &len) < 0 ||
-        weft_card_parse((const char *)text, len, &json) < 0) {
-        weft_err_clear();
-        goto out;
+    weft_store_optimize_result *total = pr->total;
+    total->file_bytes += r->file_bytes;
+    total->before_bytes += r->before_bytes;
+    total->after_bytes += r->after_bytes;
+    total->chunks_coded += r->chunks_coded;
+    total->chunks += r->chunks;
+    for (int k = 0; k < WEFT_STORE_N_CODECS; k++) {
+        total->codecs[k].chunks += r->codecs[k].chunks;
+        total->codecs[k].raw_bytes += r->codecs[k].raw_bytes;
+        total->codecs[k].stored_bytes += r->codecs[k].stored_bytes;
     }
-    json_t *root = json_loads(json, 0, NULL), *bm = json_object_get(root, "base_model");
-    if (json_is_array(bm))
-        bm = json_array_get(bm, 0);
-    if (json_is_string(bm))
-        snprintf(out, cap, "%s", json_string_value(bm));
-    json_decref(root);
-out:
-    free(text);
-    free(json);
-}
-
-static int hub_open_repo(const char *data, const char *name, weft_repo **r, weft_oid *head)
-{
-    char dir[4096], branch[256];
-    if (strchr(name, '/') == NULL || strstr(name, "..") != NULL)
-        return weft_err_set(WEFT_EINVALID, "'%s' is not a model repo name (namespace/name)", name);
-    snprintf(dir, sizeof dir, "%s/repos/models/%s.git", data, name);
-    int rc = weft_repo_open(r, dir);
-    if (rc == 0)
-        rc = weft_repo_default_branch(*r, branch, sizeof branch);
-    if (rc == 0)
-        rc = weft_repo_resolve(*r, branch, head, NULL, 0);
-    if (rc < 0) {
-        weft_repo_close(*r);
-        *r = NULL;
-        return weft_err_wrap(rc, "repo %s", name);
+    if (!pr->json) {
+        char a[32], b[32];
+        printf("%s %s (sha256 %.12s): stored %s -> %s%s%.12s%s\n", repo, f->path, hex,
+               cli_human_bytes(a, sizeof a, r->before_bytes),
+               cli_human_bytes(b, sizeof b, r->after_bytes), bhex ? " (delta against sha256 " : "",
+               bhex ? bhex : "", bhex ? ")" : "");
     }
-    return 0;
-}
-
-/* Optimizes every safetensors file of model repo `name` (all revisions). */
-static int hub_optimize_repo(weft_store *s, const char *data, const char *name, int json,
-                             weft_store_optimize_result *total)
-{
-    hub_scan sc = {0};
-    weft_oid head;
-    char bm[256];
-    int rc = hub_open_repo(data, name, &sc.repo, &head);
-    if (rc < 0)
-        return rc;
-    hub_base_model(sc.repo, &head, bm, sizeof bm);
-    if (bm[0] != '\0' && strcmp(bm, name) != 0 &&
-        hub_open_repo(data, bm, &sc.base_repo, &sc.base_head) < 0) {
-        fprintf(stderr,
-                "weft: %s: base_model %s is not on this hub (%s); using earlier "
-                "revisions as bases\n",
-                name, bm, weft_err_last());
-        weft_err_clear();
-    }
-    rc = weft_repo_log(sc.repo, &head, 0, 0, hub_scan_commit, &sc, NULL);
-    for (size_t i = 0; rc == 0 && i < sc.n; i++) {
-        hub_file *f = &sc.files[i];
-        weft_repo_entry e;
-        /* The base: the same path in the base_model repo, else the previous version of the
-         * path; a base that is itself a delta hands on its own base (chains are one deep). */
-        if (sc.base_repo != NULL && weft_repo_stat(sc.base_repo, &sc.base_head, f->path, &e) == 0 &&
-            e.is_lfs && memcmp(e.lfs_sha256, f->sha, 32) != 0) {
-            memcpy(f->base, e.lfs_sha256, 32);
-            f->has_base = 1;
-        }
-        for (size_t j = i; !f->has_base && j-- > 0;) {
-            if (strcmp(sc.files[j].path, f->path) != 0)
-                continue;
-            memcpy(f->base, sc.files[j].has_base ? sc.files[j].base : sc.files[j].sha, 32);
-            f->has_base = memcmp(f->base, f->sha, 32) != 0;
-            break;
-        }
-        weft_err_clear();
-        char hex[65], bhex[65];
-        weft_store_file sf, bf;
-        weft_hex_encode(hex, f->sha, 32);
-        weft_hex_encode(bhex, f->base, 32);
-        rc = weft_store_lookup(s, hex, &sf);
-        if (rc == 0 && f->has_base && weft_store_lookup(s, bhex, &bf) < 0)
-            f->has_base = 0;
-        weft_store_optimize_result r;
-        if (rc == 0)
-            rc = weft_store_optimize_file(s, &sf.xet_hash, f->has_base ? &bf.xet_hash : NULL, NULL,
-                                          &r);
-        if (rc == WEFT_EINVALID && f->has_base) {
-            /* The base is a delta already (an earlier run chose differently): code plainly. */
-            f->has_base = 0;
-            rc = weft_store_optimize_file(s, &sf.xet_hash, NULL, NULL, &r);
-        }
-        if (rc == WEFT_ECORRUPT && strstr(weft_err_last(), "not a valid safetensors") != NULL) {
-            fprintf(stderr, "weft: %s/%s: skipped: %s\n", name, f->path, weft_err_last());
-            rc = 0;
-            continue;
-        }
-        if (rc < 0)
-            break;
-        total->file_bytes += r.file_bytes;
-        total->before_bytes += r.before_bytes;
-        total->after_bytes += r.after_bytes;
-        total->chunks_coded += r.chunks_coded;
-        total->chunks += r.chunks;
-        for (int k = 0; k < WEFT_STORE_N_CODECS; k++) {
-            total->codecs[k].chunks += r.codecs[k].chunks;
-            total->codecs[k].raw_bytes += r.codecs[k].raw_bytes;
-            total->codecs[k].stored_bytes += r.codecs[k].stored_bytes;
-        }
-        if (!json) {
-            char a[32], b[32];
-            printf("%s %s (sha256 %.12s): stored %s -> %s%s%.12s%s\n", name, f->path, hex,
-                   cli_human_bytes(a, sizeof a, r.before_bytes),
-                   cli_human_bytes(b, sizeof b, r.after_bytes),
-                   r.used_base ? " (delta against sha256 " : "", r.used_base ? bhex : "",
-                   r.used_base ? ")" : "");
-        }
-    }
-    weft_repo_close(sc.repo);
-    weft_repo_close(sc.base_repo);
-    free(sc.files);
-    return rc < 0 ? weft_err_wrap(rc, "%s", name) : 0;
-}
-
-/* The model repos of a hub ("ns/name", malloc'ed), of one namespace when ns is not NULL. */
-static void hub_list_repos(const char *data, const char *ns, char ***out, size_t *n_out)
-{
-    char path[4096], sub[4500];
-    char **names = NULL;
-    size_t n = 0;
-    snprintf(path, sizeof path, "%s/repos/models", data);
-    DIR *d1 = opendir(path);
-    struct dirent *a;
-    while (d1 != NULL && (a = readdir(d1)) != NULL) {
-        if (a->d_name[0] == '.' || (ns != NULL && strcmp(a->d_name, ns) != 0))
-            continue;
-        if (snprintf(sub, sizeof sub, "%s/%s", path, a->d_name) >= (int)sizeof sub)
-            continue;
-        DIR *d2 = opendir(sub);
-        struct dirent *b;
-        while (d2 != NULL && (b = readdir(d2)) != NULL) {
-            if (!hub_ends_with(b->d_name, ".git"))
-                continue;
-            char **p = realloc(names, (n + 1) * sizeof *names);
-            if (p == NULL)
-                break;
-            names = p;
-            size_t len = strlen(b->d_name) - 4;
-            char full[600];
-            snprintf(full, sizeof full, "%s/%.*s", a->d_name, (int)len, b->d_name);
-            names[n++] = strdup(full);
-        }
-        if (d2 != NULL)
-            closedir(d2);
-    }
-    if (d1 != NULL)
-        closedir(d1);
-    *out = names;
-    *n_out = n;
 }
 
 int store_optimize_hub(const char *data, int argc, char **argv)
@@ -428,7 +238,7 @@ int store_optimize_hub(const char *data, int argc, char **argv)
         if (names != NULL)
             names[n++] = strdup(repo);
     } else {
-        hub_list_repos(data, NULL, &names, &n);
+        hub_list_model_repos(data, NULL, &names, &n);
     }
     for (int pass = 0; rc == 0 && pass < 2; pass++) {
         for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -439,15 +249,17 @@ int store_optimize_hub(const char *data, int argc, char **argv)
                 rc = weft_err_set(WEFT_ENOMEM, "out of memory");
                 break;
             }
-            rc = hub_open_repo(data, names[i], &r, &head);
+            rc = hub_open_model_repo(data, names[i], &r, &head);
             if (rc < 0)
                 break;
-            hub_base_model(r, &head, bm, sizeof bm);
+            hub_card_base_model(r, &head, bm, sizeof bm);
             weft_repo_close(r);
             /* One repo: in the first pass. All: bases in the first, fine-tunes in the second. */
             if (repo != NULL ? pass == 1 : (bm[0] != '\0') != pass)
                 continue;
-            rc = hub_optimize_repo(s, data, names[i], json, &total);
+            hub_print pr = {.json = json, .total = &total};
+            hub_optimize_cfg cfg = {.on_file = hub_print_file, .payload = &pr};
+            rc = hub_optimize_repo(s, data, names[i], &cfg);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -473,15 +285,17 @@ int store_optimize_hub(const char *data, int argc, char **argv)
 static int hub_repo_files(weft_store *s, const char *data, const char *name, weft_hash **v,
                           size_t *n)
 {
-    hub_scan sc = {.all_lfs = 1};
+    weft_repo *repo = NULL;
+    hub_file *files = NULL;
+    size_t nf = 0;
     weft_oid head;
-    int rc = hub_open_repo(data, name, &sc.repo, &head);
+    int rc = hub_open_model_repo(data, name, &repo, &head);
     if (rc == 0)
-        rc = weft_repo_log(sc.repo, &head, 0, 0, hub_scan_commit, &sc, NULL);
-    for (size_t i = 0; rc == 0 && i < sc.n; i++) {
+        rc = hub_history_files(repo, &head, 1, &files, &nf);
+    for (size_t i = 0; rc == 0 && i < nf; i++) {
         char hex[65];
         weft_store_file f;
-        weft_hex_encode(hex, sc.files[i].sha, 32);
+        weft_hex_encode(hex, files[i].sha, 32);
         if (weft_store_lookup(s, hex, &f) < 0) {
             weft_err_clear();
             continue;
@@ -494,8 +308,8 @@ static int hub_repo_files(weft_store *s, const char *data, const char *name, wef
         *v = p;
         (*v)[(*n)++] = f.xet_hash;
     }
-    weft_repo_close(sc.repo);
-    free(sc.files);
+    weft_repo_close(repo);
+    free(files);
     return rc;
 }
 
@@ -536,7 +350,7 @@ int store_stats_repo(const char *data, const char *repo, int json)
         return cli_fail(rc);
     int org = strchr(repo, '/') == NULL;
     if (org) {
-        hub_list_repos(data, repo, &names, &n);
+        hub_list_model_repos(data, repo, &names, &n);
         if (n == 0)
             rc = weft_err_set(WEFT_ENOTFOUND, "no model repos under '%s'", repo);
     } else {

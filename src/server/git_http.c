@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "server/hub.h"
+#include "server/optimize.h"
 
 #define CGI_HEADER_MAX 8192
 
@@ -67,6 +68,9 @@ static void cgi_free(void *p)
                         "caching the model card");
         free(cj);
         json_decref(card);
+        /* A push may bring weight files: the background optimizer looks (cheap when none). */
+        if (g->repo.rec.type == WEFT_REPO_MODEL)
+            hub_optimizer_enqueue(g->h->optimizer, g->repo.rec.ns, g->repo.rec.name);
     }
     if (g->repo_open)
         hub_repo_close(&g->repo);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "server/hub.h"
+#include "server/optimize.h"
 #include "weft/base64.h"
 #include "weft/commit_request.h"
 #include "weft/sha256.h"
@@ -338,6 +339,13 @@ void hf_commit(weft_http_req *req)
         hub_warn_rc(
             weft_meta_repo_touch(hub_meta(h), rt->type, rt->ns, rt->name, hub_now_ms(), NULL),
             "caching the model card");
+    }
+    /* New weight files: the background optimizer codes them later (never waited for here). */
+    for (size_t i = 0; rt->type == WEFT_REPO_MODEL && i < p.n_ops; i++) {
+        if (p.ops[i].kind == WEFT_REPO_OP_LFS && hub_optimizer_wants(p.ops[i].path)) {
+            hub_optimizer_enqueue(h->optimizer, rt->ns, rt->name);
+            break;
+        }
     }
     char oid[41], url[1200], base[1024];
     weft_oid_to_hex(oid, &out);

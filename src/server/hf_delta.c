@@ -5,9 +5,9 @@
  * Which bases: for a *.safetensors LFS file at a commit, (1) the previous version of the same
  * path (the path at the parent of the commit that last changed it), closest for a later
  * checkpoint; (2) the same path in the repo the README's `base_model:` names, on this hub and
- * readable by the caller, at its default head. Clients take the first they hold. resolve announces them in `X-Weft-Delta-Base: <sha256>[,<sha256>]` (other
- * clients ignore the header); GET /api/{T}/NS/NAME/weft-delta/{rev}/{path}?base=<sha256>
- * answers the delta file for one of them.
+ * readable by the caller, at its default head. Clients take the first they hold. resolve announces
+ * them in `X-Weft-Delta-Base: <sha256>[,<sha256>]` (other clients ignore the header); GET
+ * /api/{T}/NS/NAME/weft-delta/{rev}/{path}?base=<sha256> answers the delta file for one of them.
  *
  * A delta is made once per (file, base) pair and kept in DATA/deltas/<file>-<base>.weftdelta:
  * both files are reconstructed from the store into DATA/tmp, mapped, coded through
@@ -15,6 +15,7 @@
  * requests racing both build it and the last rename wins; either file is right). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,14 +44,14 @@ typedef struct bases {
     uint8_t sha[DELTA_MAX_BASES][32];
 } bases;
 
-static void bases_add(bases *b, const weft_repo_entry *e, const uint8_t self[32])
+static void bases_add(bases *b, const uint8_t sha[32], const uint8_t self[32])
 {
-    if (b->n == DELTA_MAX_BASES || !e->is_lfs || memcmp(e->lfs_sha256, self, 32) == 0)
+    if (b->n == DELTA_MAX_BASES || memcmp(sha, self, 32) == 0)
         return;
     for (size_t i = 0; i < b->n; i++)
-        if (memcmp(b->sha[i], e->lfs_sha256, 32) == 0)
+        if (memcmp(b->sha[i], sha, 32) == 0)
             return;
-    memcpy(b->sha[b->n++], e->lfs_sha256, 32);
+    memcpy(b->sha[b->n++], sha, 32);
 }
 
 /* The base_model: repo of the card at commit ("ns/name", a string or the first of a list). */
@@ -73,31 +74,6 @@ static int card_base_model(weft_repo *git, const weft_oid *commit, char ns[WEFT_
     return ok;
 }
 
-/* The same path in the base_model repo, if the caller may read it. */
-static void base_model_candidate(hub *h, const hub_repo *r, const weft_oid *commit,
-                                 const char *path, const uint8_t self[32], bases *out)
-{
-    char ns[WEFT_NAME_MAX + 1], name[WEFT_NAME_MAX + 1];
-    if (!card_base_model(r->git, commit, ns, name))
-        return;
-    weft_meta *m = hub_meta(h);
-    weft_repo_rec rec;
-    if (!m || weft_meta_repo_get(m, WEFT_REPO_MODEL, ns, name, &rec) != 0)
-        return;
-    int readable = !rec.is_private || hub_can_read_ns(h, &r->caller, ns);
-    weft_repo_rec_dispose(&rec);
-    char dir[1024];
-    weft_repo *git = NULL;
-    hub_repo_dir(h, dir, sizeof dir, WEFT_REPO_MODEL, ns, name);
-    weft_oid head;
-    weft_repo_entry e;
-    if (readable && weft_repo_open(&git, dir) == 0 &&
-        weft_repo_resolve(git, "HEAD", &head, NULL, 0) == 0 &&
-        weft_repo_stat(git, &head, path, &e) == 0)
-        bases_add(out, &e, self);
-    weft_repo_close(git);
-}
-
 typedef struct first_commit {
     weft_oid id;
     int found;
@@ -111,9 +87,9 @@ static int take_first(const weft_repo_commit *c, void *payload)
     return 1;
 }
 
-/* The path as it was before the commit that last changed it. */
-static void previous_candidate(const hub_repo *r, const weft_oid *commit, const char *path,
-                               const uint8_t self[32], bases *out)
+/* The LFS file at path as it was before the commit that last changed it (0 if none). */
+static int previous_version(const hub_repo *r, const weft_oid *commit, const char *path,
+                            uint8_t sha[32])
 {
     weft_oid last;
     int found = 0;
@@ -122,19 +98,134 @@ static void previous_candidate(const hub_repo *r, const weft_oid *commit, const 
     weft_repo_entry e;
     if (weft_repo_last_commits(r->git, commit, paths, 1, &last, &found) == 0 && found &&
         weft_repo_log(r->git, &last, 1, 1, take_first, &parent, NULL) >= 0 && parent.found &&
-        weft_repo_stat(r->git, &parent.id, path, &e) == 0)
-        bases_add(out, &e, self);
+        weft_repo_stat(r->git, &parent.id, path, &e) == 0 && e.is_lfs) {
+        memcpy(sha, e.lfs_sha256, 32);
+        return 1;
+    }
+    weft_err_clear();
+    return 0;
 }
 
-static void delta_bases(hub *h, const hub_repo *r, const weft_oid *commit,
-                        const weft_repo_entry *e, bases *out)
+/* The LFS file at path at the default head of model repo ns/name (0 if none). */
+static int head_version(hub *h, const char *ns, const char *name, const char *path, uint8_t sha[32])
+{
+    char dir[1024];
+    weft_repo *git = NULL;
+    weft_oid head;
+    weft_repo_entry e;
+    int found = 0;
+    hub_repo_dir(h, dir, sizeof dir, WEFT_REPO_MODEL, ns, name);
+    if (weft_repo_open(&git, dir) == 0 && weft_repo_resolve(git, "HEAD", &head, NULL, 0) == 0 &&
+        weft_repo_stat(git, &head, path, &e) == 0 && e.is_lfs) {
+        memcpy(sha, e.lfs_sha256, 32);
+        found = 1;
+    }
+    weft_repo_close(git);
+    weft_err_clear();
+    return found;
+}
+
+/* What resolve works out for a (repo, commit, path), kept in memory because every GET and HEAD
+ * of a fine-tune's safetensors file asks (a path-history walk, the card, the base repo's head).
+ * A commit never changes, so the previous version and the card's base_model: are kept until the
+ * slot is reused; the base repo's head moves, so its file is looked up again after
+ * DELTA_MEMO_TTL_MS. Who may read the base repo is asked on every request (one meta query). */
+#define DELTA_MEMO_SLOTS 512
+#define DELTA_MEMO_TTL_MS 5000
+
+typedef struct delta_memo {
+    char *key; /* "type:ns/name:path", malloc'ed; NULL = empty slot */
+    weft_oid commit;
+    int has_prev;
+    uint8_t prev[32];
+    int has_bm; /* the card names a base_model: repo */
+    char bm_ns[WEFT_NAME_MAX + 1], bm_name[WEFT_NAME_MAX + 1];
+    int bm_found; /* its head has the path (as of bm_ms) */
+    uint8_t bm_sha[32];
+    int64_t bm_ms;
+} delta_memo;
+
+static delta_memo memo[DELTA_MEMO_SLOTS];
+static pthread_mutex_t memo_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t memo_slot(const char *key, const weft_oid *commit)
+{
+    uint64_t x = 1469598103934665603ull;
+    for (const char *p = key; *p; p++)
+        x = (x ^ (uint8_t)*p) * 1099511628211ull;
+    for (size_t i = 0; i < sizeof commit->id; i++)
+        x = (x ^ commit->id[i]) * 1099511628211ull;
+    return (size_t)(x % DELTA_MEMO_SLOTS);
+}
+
+/* Copies the memo of (key, commit) into *out; 1 on a hit. */
+static int memo_get(const char *key, const weft_oid *commit, delta_memo *out)
+{
+    size_t i = memo_slot(key, commit);
+    pthread_mutex_lock(&memo_mu);
+    int hit = memo[i].key != NULL && strcmp(memo[i].key, key) == 0 &&
+              memcmp(memo[i].commit.id, commit->id, sizeof commit->id) == 0;
+    if (hit) {
+        *out = memo[i];
+        out->key = NULL;
+    }
+    pthread_mutex_unlock(&memo_mu);
+    return hit;
+}
+
+static void memo_put(const char *key, const weft_oid *commit, const delta_memo *m)
+{
+    size_t i = memo_slot(key, commit);
+    char *k = strdup(key);
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&memo_mu);
+    free(memo[i].key);
+    memo[i] = *m;
+    memo[i].key = k;
+    memo[i].commit = *commit;
+    pthread_mutex_unlock(&memo_mu);
+}
+
+static void delta_bases(hub *h, const hub_repo *r, const weft_oid *commit, const weft_repo_entry *e,
+                        bases *out)
 {
     out->n = 0;
     if (!e->is_lfs || !ends_with(e->path, ".safetensors") || r->rec.type != WEFT_REPO_MODEL)
         return;
+    char key[2 * WEFT_NAME_MAX + 1200];
+    if (snprintf(key, sizeof key, "%d:%s/%s:%s", (int)r->rec.type, r->rec.ns, r->rec.name,
+                 e->path) >= (int)sizeof key)
+        return;
+    delta_memo m;
+    int64_t now = hub_now_ms();
+    int hit = memo_get(key, commit, &m);
+    if (!hit) {
+        memset(&m, 0, sizeof m);
+        m.has_prev = previous_version(r, commit, e->path, m.prev);
+        m.has_bm = card_base_model(r->git, commit, m.bm_ns, m.bm_name);
+    }
+    /* the base_model repo, if the caller may read it (asked every time: privacy can change) */
+    int readable = 0;
+    weft_meta *meta = m.has_bm ? hub_meta(h) : NULL;
+    weft_repo_rec rec;
+    if (meta && weft_meta_repo_get(meta, WEFT_REPO_MODEL, m.bm_ns, m.bm_name, &rec) == 0) {
+        readable = !rec.is_private || hub_can_read_ns(h, &r->caller, m.bm_ns);
+        weft_repo_rec_dispose(&rec);
+    }
+    weft_err_clear();
+    int stale = m.has_bm && (!hit || now - m.bm_ms > DELTA_MEMO_TTL_MS);
+    if (readable && stale) {
+        m.bm_found = head_version(h, m.bm_ns, m.bm_name, e->path, m.bm_sha);
+        m.bm_ms = now;
+    }
+    if (!hit || (readable && stale))
+        memo_put(key, commit, &m);
     /* the previous version first: a later checkpoint is closest to the one before it */
-    previous_candidate(r, commit, e->path, e->lfs_sha256, out);
-    base_model_candidate(h, r, commit, e->path, e->lfs_sha256, out);
+    if (m.has_prev)
+        bases_add(out, m.prev, e->lfs_sha256);
+    if (readable && m.bm_found)
+        bases_add(out, m.bm_sha, e->lfs_sha256);
 }
 
 void hub_delta_announce(weft_http_req *req, hub *h, const hub_repo *r, const weft_oid *commit,
@@ -239,7 +330,8 @@ static int delta_build(hub *h, const uint8_t ft_sha[32], const uint8_t base_sha[
     return rc;
 }
 
-/* ---- serving ---------------------------------------------------------------------------------- */
+/* ---- serving ----------------------------------------------------------------------------------
+ */
 
 static int64_t file_read(void *payload, uint64_t pos, uint8_t *buf, size_t max)
 {

@@ -32,6 +32,7 @@ typedef struct hub {
     int xet;                /* advertise and serve the Xet CAS protocol */
     uint8_t upload_key[32]; /* HMAC key of signed upload URLs */
     uint8_t xet_key[32];    /* HMAC key of Xet CAS tokens */
+    struct hub_optimizer *optimizer; /* background weight coding (server/optimize.h), or NULL */
 } hub;
 
 /* This thread's handles (opened on first use; NULL after an error, with the message set). */

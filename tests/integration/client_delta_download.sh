@@ -95,3 +95,18 @@ expect_status 0 curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer
     "$base/api/models/admin/ft/weft-delta/main/model.safetensors?base=$(printf '%064d' 0)"
 [ "$(cat "$work/out")" = 404 ] || fail "a base not offered gave $(cat "$work/out")"
 ok "a delta from a base not offered is 404"
+
+# resolve keeps what it worked out per (repo, commit, path) in memory: who may read the base repo
+# is still asked every time, and a new head of the base repo is seen within seconds
+announced() { curl -sfI "$@" "$base/admin/ft/resolve/main/model.safetensors" | grep -i '^x-weft-delta-base' | tr -d '\r' || true; }
+announced -H "Authorization: Bearer $admin" | grep -q "$base_sha" || fail "the base is not announced any more"
+"$weft" repo settings admin/base --private > /dev/null
+announced | grep -q "$base_sha" && fail "an anonymous caller is told the private base: $(announced)"
+announced -H "Authorization: Bearer $admin" | grep -q "$base_sha" || fail "the admin lost the private base"
+"$weft" repo settings admin/base --public > /dev/null
+gen -o "$work/base/model.safetensors" --seed 22
+base2=$(sha256sum "$work/base/model.safetensors" | cut -d' ' -f1)
+up admin/base "$work/base" > /dev/null
+for _ in $(seq 100); do announced | grep -q "$base2" && break; sleep 0.1; done
+announced | grep -q "$base2" || fail "the base repo's new head is not announced after 10 s: $(announced)"
+ok "resolve's memo of delta bases: privacy asked per request, a new base head seen"

@@ -9,6 +9,9 @@ import { WEFT_BIN, tmpDir } from "./env.mjs";
 
 export async function startHub(extraArgs = [], { log = false } = {}) {
   const data = tmpDir("weft-hub-");
+  // the background optimizer is off unless asked for: tests see the store as uploaded
+  if (!extraArgs.some((a) => a.startsWith("--optimize") || a === "--no-optimize"))
+    extraArgs = ["--optimize=off", ...extraArgs];
   const portFile = path.join(data, "port");
   const child = spawn(
     WEFT_BIN,

@@ -305,6 +305,46 @@ static void test_store_codec_remove_delta_then_base(void **state)
     free(ft);
 }
 
+/* A fine-tune that shares its first xorb with its base (same header, a changed stretch inside
+ * that xorb, a changed tail): optimize against a base nobody coded yet must keep the shared
+ * xorb free of deltas (it is the base's own: a delta there is a chain, fsck finds it) and must
+ * read base bytes from that xorb after it was re-coded under the base reader. */
+static void test_store_codec_shared_head(void **state)
+{
+    (void)state;
+    weft_store *s = st_open();
+    weft_store_set_xorb_limit(s, 256 * KIB);
+    size_t nb = 0;
+    uint8_t *base = cx_model(0, 7, &nb), *ft = malloc(nb);
+    assert_non_null(ft);
+    memcpy(ft, base, nb);
+    uint64_t r = 99;
+    /* flip low mantissa bits: bytes [100 KiB, 180 KiB) and the last third */
+    for (size_t i = 100 * KIB; i < 180 * KIB; i += 2)
+        ft[i] ^= (uint8_t)(cx_next(&r) & 1);
+    for (size_t i = nb - nb / 3 - (nb / 3) % 2; i + 8 < nb; i += 2)
+        ft[i] ^= (uint8_t)(cx_next(&r) & 1);
+    weft_store_put_result rb, rf;
+    st_put(s, base, nb, &rb);
+    st_put(s, ft, nb, &rf);
+    assert_true(rf.dedup_chunks > 0);
+    weft_store_optimize_result o;
+    assert_int_equal(weft_store_optimize_file(s, &rf.file.xet_hash, &rb.file.xet_hash, NULL, &o),
+                     0);
+    assert_true(o.used_base);
+    cx_clean(s);
+    st_check_file(s, &rb.file.xet_hash, base, nb);
+    st_check_file(s, &rf.file.xet_hash, ft, nb);
+    /* the base can still be coded (plainly), and nothing is lost */
+    assert_int_equal(weft_store_optimize_file(s, &rb.file.xet_hash, NULL, NULL, &o), 0);
+    cx_clean(s);
+    st_check_file(s, &rb.file.xet_hash, base, nb);
+    st_check_file(s, &rf.file.xet_hash, ft, nb);
+    weft_store_close(s);
+    free(base);
+    free(ft);
+}
+
 /* A re-coded xorb that becomes sparse is rewritten by gc into plain chunks, bit-exact. */
 static void test_store_codec_gc_rewrite(void **state)
 {
@@ -423,6 +463,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_codec_base_kept, st_setup, st_teardown),
         cmocka_unit_test_setup_teardown(test_store_codec_remove_delta_then_base, st_setup,
                                         st_teardown),
+        cmocka_unit_test_setup_teardown(test_store_codec_shared_head, st_setup, st_teardown),
         cmocka_unit_test_setup_teardown(test_store_codec_gc_rewrite, st_setup, st_teardown),
         cmocka_unit_test_setup_teardown(test_store_codec_bad_header, st_setup, st_teardown),
         cmocka_unit_test_setup_teardown(test_store_codec_real_pair, st_setup, st_teardown),
