@@ -186,12 +186,13 @@ static unsigned entropy_lengths(uint8_t len[256], const uint32_t counts[256])
     return m;
 }
 
+/* The low `bits` bits of code, reversed (codes are written LSB-first). */
 static uint16_t entropy_reverse(uint16_t code, unsigned bits)
 {
-    uint16_t r = 0;
-    for (unsigned i = 0; i < bits; i++)
-        r = (uint16_t)(r << 1 | ((code >> i) & 1));
-    return r;
+    static const uint8_t rev4[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+    unsigned r = (unsigned)rev4[code & 15] << 8 | (unsigned)rev4[(code >> 4) & 15] << 4 |
+                 rev4[(code >> 8) & 15];
+    return (uint16_t)(r >> (12 - bits));
 }
 
 /* Canonical codes from lengths: shorter codes first, then by symbol. Returns 0 if the lengths
@@ -366,44 +367,96 @@ int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t
     return 0;
 }
 
-/* Decoding. The single-symbol table maps the next EB bits to symbol | length << 8; the pair
- * table maps them to up to two symbols: s0 | s1 << 8 | count << 16 | bits << 24, where the
- * second symbol is present when its code fits in the bits the first one left. */
+/* Decoding. The single-symbol table maps the next EB bits to symbol | length << 8. The
+ * multi-symbol table maps them to every whole code that fits, up to EMULTI symbols: bytes 0..5
+ * hold the symbols in order, byte 6 their count and byte 7 the bits they take. One lookup emits
+ * about three or four exponent symbols of a BF16 plane (2.6 bits each). */
 typedef struct entropy_reader {
     const uint8_t *p, *end, *start;
     uint64_t bits;
     unsigned nb;
 } entropy_reader;
 
+#define EMULTI 6
+
+/* Blocks from this many symbols on use the multi-symbol table (its build costs about as much
+ * as decoding a few thousand symbols one by one). */
+#define ENTROPY_MULTI_MIN_N 1024
+
 /* Careful decode of n symbols: byte-wise refill, every length checked. -1 if the stream ends
- * before the codes do. */
-static int entropy_decode_tail(uint8_t *out, size_t n, entropy_reader *r, const uint16_t *table)
+ * before the codes do. Only the first symbol of a table entry is used; its length is len[]. */
+static int entropy_decode_tail(uint8_t *out, size_t n, entropy_reader *r, const uint64_t *table,
+                               const uint8_t *len)
 {
     for (size_t i = 0; i < n; i++) {
         while (r->nb <= 56 && r->p < r->end) {
             r->bits |= (uint64_t)*r->p++ << r->nb;
             r->nb += 8;
         }
-        uint16_t e = table[r->bits & (ETABLE - 1)];
-        unsigned l = e >> 8;
+        uint8_t s = (uint8_t)table[r->bits & (ETABLE - 1)];
+        unsigned l = len[s];
         if (l > r->nb)
             return -1;
-        out[i] = (uint8_t)e;
+        out[i] = s;
         r->bits >>= l;
         r->nb -= l;
     }
     return 0;
 }
 
-static void entropy_pair_table(uint32_t *pair, const uint16_t *table)
+#define ENTROPY_SYMS 0x0000ffffffffff00ull /* symbol bytes 1..5 */
+#define ENTROPY_META 0xffff000000000000ull /* count and bits */
+
+/* One-symbol entries (count 1): the table for small blocks, where building the multi-symbol
+ * one would cost more than it saves. */
+static void entropy_single_table(uint64_t *t, const entropy_code *c, const uint8_t *syms,
+                                 unsigned n_syms)
 {
-    for (unsigned i = 0; i < ETABLE; i++) {
-        unsigned e1 = table[i], l1 = e1 >> 8;
-        unsigned e2 = table[i >> l1], l2 = e2 >> 8;
-        if (l1 + l2 <= EB)
-            pair[i] = (e1 & 0xff) | (e2 & 0xff) << 8 | 2u << 16 | (l1 + l2) << 24;
-        else
-            pair[i] = (e1 & 0xff) | 1u << 16 | l1 << 24;
+    for (unsigned k = 0; k < n_syms; k++) {
+        unsigned s = syms[k], l = c->len[s];
+        uint64_t e = s | 1ull << 48 | (uint64_t)l << 56;
+        for (unsigned i = c->code[s]; i < ETABLE; i += 1u << l)
+            t[i] = e;
+    }
+}
+
+/* Builds the multi-symbol tables of every width w = 0..EB at m + (1 << w) (2 * ETABLE entries;
+ * the width-EB table is m + ETABLE). Entry i of width w decodes the low w bits of i: the code
+ * of symbol s that they start with, if it fits (l ≤ w bits), followed by the entry of width
+ * w - l for the bits after it; so each width is made from narrower ones, symbol by symbol, with
+ * one load, three logic operations and one add per entry. An entry whose first code does not
+ * fit is empty (those are exactly the w-bit prefixes of longer codes). With no code shorter than
+ * two bits at most five symbols fit in EB bits; else an entry that would get EMULTI + 1 symbols
+ * drops its last one with that symbol's length. */
+static void entropy_multi_table(uint64_t *m, const entropy_code *c, const uint8_t *syms,
+                                unsigned n_syms, unsigned min_len)
+{
+    m[1] = 0;
+    for (unsigned w = 1; w <= EB; w++) {
+        uint64_t *mw = m + (1u << w);
+        for (unsigned k = 0; k < n_syms; k++) {
+            unsigned s = syms[k], l = c->len[s], rc = c->code[s];
+            if (l > w) {
+                mw[rc & ((1u << w) - 1)] = 0;
+                continue;
+            }
+            const uint64_t *src = m + (1u << (w - l));
+            uint64_t add = s | 1ull << 48 | (uint64_t)l << 56;
+            unsigned nj = 1u << (w - l);
+            if (min_len >= 2) {
+                for (unsigned j = 0; j < nj; j++) {
+                    uint64_t sub = src[j];
+                    mw[rc + (j << l)] = (((sub << 8) & ENTROPY_SYMS) | (sub & ENTROPY_META)) + add;
+                }
+                continue;
+            }
+            for (unsigned j = 0; j < nj; j++) {
+                uint64_t sub = src[j];
+                if (((sub >> 48) & 0xff) == EMULTI)
+                    sub -= 1ull << 48 | (uint64_t)c->len[(sub >> 40) & 0xff] << 56;
+                mw[rc + (j << l)] = (((sub << 8) & ENTROPY_SYMS) | (sub & ENTROPY_META)) + add;
+            }
+        }
     }
 }
 
@@ -418,24 +471,24 @@ static void entropy_pair_table(uint32_t *pair, const uint16_t *table)
         n##k |= 56;                                                                                \
     } while (0)
 
-/* One pair step of stream k: one or two symbols, stored as two bytes (the second is
- * overwritten by the next step when only one was decoded). */
-#define ENTROPY_PAIR(k)                                                                            \
+/* One multi-symbol step of stream k: the whole entry is stored (8 bytes), the pointer moves by
+ * its count; the bytes past the count are overwritten by the next step or the tail. */
+#define ENTROPY_STEP(k)                                                                            \
     do {                                                                                           \
-        uint32_t e_ = pair[b##k & (ETABLE - 1)];                                                   \
-        uint16_t s_ = (uint16_t)e_;                                                                \
-        memcpy(o##k, &s_, 2);                                                                      \
-        o##k += (e_ >> 16) & 3;                                                                    \
-        b##k >>= e_ >> 24;                                                                         \
-        n##k -= e_ >> 24;                                                                          \
+        uint64_t e_ = multi[b##k & (ETABLE - 1)];                                                  \
+        unsigned l_ = (unsigned)(e_ >> 56);                                                        \
+        memcpy(o##k, &e_, 8);                                                                      \
+        o##k += (e_ >> 48) & 0xff;                                                                 \
+        b##k >>= l_;                                                                               \
+        n##k -= l_;                                                                                \
     } while (0)
 
 /* Finishes stream k after `done` symbols of its segment: the careful path, then the check that
  * the stream ends in its last byte. */
 static int entropy_finish(uint8_t *seg, size_t cnt, size_t done, entropy_reader *r,
-                          const uint16_t *table, unsigned k)
+                          const uint64_t *table, const uint8_t *len, unsigned k)
 {
-    if (entropy_decode_tail(seg + done, cnt - done, r, table) != 0)
+    if (entropy_decode_tail(seg + done, cnt - done, r, table, len) != 0)
         return weft_err_set(WEFT_ECORRUPT, "entropy: bit stream %u ends inside a code", k);
     size_t used_bits = (size_t)(r->p - r->start) * 8 - r->nb;
     if ((used_bits + 7) / 8 != (size_t)(r->end - r->start))
@@ -444,49 +497,83 @@ static int entropy_finish(uint8_t *seg, size_t cnt, size_t done, entropy_reader 
     return 0;
 }
 
-static int entropy_decode_small(uint8_t *out, size_t n, entropy_reader rd[4], const uint16_t *table)
+/* Steps per refill: 56 bits hold ENTROPY_STEPS codes of at most EB bits. An iteration moves an
+ * output pointer by at most ENTROPY_STEPS * EMULTI symbols, writes at most ENTROPY_OUT_ROOM
+ * bytes past it, and moves an input pointer by at most 7 bytes. */
+#define ENTROPY_STEPS 5
+#define ENTROPY_OUT_ADV (ENTROPY_STEPS * EMULTI)
+#define ENTROPY_OUT_ROOM (ENTROPY_OUT_ADV - EMULTI + 8)
+
+/* Iterations of the fast loop that stay inside a segment with `room` symbols left and a stream
+ * with `avail` readable bytes left. */
+static size_t entropy_safe_iters(size_t room, size_t avail)
 {
-    for (unsigned k = 0; k < 4; k++) {
-        size_t start, cnt;
-        entropy_segment(n, k, &start, &cnt);
-        int rc = entropy_finish(out + start, cnt, 0, &rd[k], table, k);
-        if (rc != 0)
-            return rc;
+    if (room < ENTROPY_OUT_ROOM || avail < 8)
+        return 0;
+    size_t a = (room - ENTROPY_OUT_ROOM) / ENTROPY_OUT_ADV + 1, b = (avail - 8) / 7 + 1;
+    return a < b ? a : b;
+}
+
+/* The fast loop for one stream alone, from o up to at most seg_end; returns the new o. */
+static uint8_t *entropy_decode1(uint8_t *o0, uint8_t *e0, entropy_reader *r, const uint64_t *multi)
+{
+    const uint8_t *p0 = r->p;
+    uint64_t b0 = r->bits;
+    unsigned n0 = r->nb;
+    for (;;) {
+        size_t it = entropy_safe_iters((size_t)(e0 - o0), (size_t)(r->end - p0));
+        if (it == 0)
+            break;
+        for (; it > 0; it--) {
+            ENTROPY_REFILL(0);
+            for (int t = 0; t < ENTROPY_STEPS; t++)
+                ENTROPY_STEP(0);
+        }
     }
-    return 0;
+    r->p = p0;
+    r->bits = b0;
+    r->nb = n0;
+    return o0;
 }
 
 /* Decodes the four streams; segment k has cnt[k] symbols. */
-static int entropy_decode4(uint8_t *out, size_t n, entropy_reader rd[4], const uint16_t *table,
-                           const uint32_t *pair)
+static int entropy_decode4(uint8_t *out, size_t n, entropy_reader rd[4], const uint64_t *multi,
+                           const uint8_t *len)
 {
     size_t cnt[4], start[4];
     for (unsigned k = 0; k < 4; k++)
         entropy_segment(n, k, &start[k], &cnt[k]);
     uint8_t *o0 = out + start[0], *o1 = out + start[1], *o2 = out + start[2], *o3 = out + start[3];
+    uint8_t *e0 = o0 + cnt[0], *e1 = o1 + cnt[1], *e2 = o2 + cnt[2], *e3 = o3 + cnt[3];
     const uint8_t *p0 = rd[0].p, *p1 = rd[1].p, *p2 = rd[2].p, *p3 = rd[3].p;
     uint64_t b0 = 0, b1 = 0, b2 = 0, b3 = 0;
     unsigned n0 = 0, n1 = 0, n2 = 0, n3 = 0;
-    /* Fast loop: 5 pair steps per stream per refill (56 bits ≥ 5 × 11) while every stream has 8
-     * readable bytes and more than 10 symbols left (so no step writes past its segment).
-     * Segment 3 is never longer than the others. */
-    uint8_t *stop3 = cnt[3] > 10 ? o3 + cnt[3] - 10 : o3;
-    while (o3 < stop3 && (size_t)(o0 - out) + 10 < start[0] + cnt[0] &&
-           (size_t)(o1 - out) + 10 < start[1] + cnt[1] &&
-           (size_t)(o2 - out) + 10 < start[2] + cnt[2] && p0 + 8 <= rd[0].end &&
-           p1 + 8 <= rd[1].end && p2 + 8 <= rd[2].end && p3 + 8 <= rd[3].end) {
-        ENTROPY_REFILL(0);
-        ENTROPY_REFILL(1);
-        ENTROPY_REFILL(2);
-        ENTROPY_REFILL(3);
-        for (int t = 0; t < 5; t++) {
-            ENTROPY_PAIR(0);
-            ENTROPY_PAIR(1);
-            ENTROPY_PAIR(2);
-            ENTROPY_PAIR(3);
+    /* Fast loop in batches: a batch runs as many iterations as every stream can surely take
+     * without writing past its segment or reading past its bytes, so the loop has no checks. */
+    for (;;) {
+        size_t it = entropy_safe_iters((size_t)(e0 - o0), (size_t)(rd[0].end - p0));
+        size_t t1 = entropy_safe_iters((size_t)(e1 - o1), (size_t)(rd[1].end - p1));
+        size_t t2 = entropy_safe_iters((size_t)(e2 - o2), (size_t)(rd[2].end - p2));
+        size_t t3 = entropy_safe_iters((size_t)(e3 - o3), (size_t)(rd[3].end - p3));
+        it = it < t1 ? it : t1;
+        it = it < t2 ? it : t2;
+        it = it < t3 ? it : t3;
+        if (it == 0)
+            break;
+        for (; it > 0; it--) {
+            ENTROPY_REFILL(0);
+            ENTROPY_REFILL(1);
+            ENTROPY_REFILL(2);
+            ENTROPY_REFILL(3);
+            for (int t = 0; t < ENTROPY_STEPS; t++) {
+                ENTROPY_STEP(0);
+                ENTROPY_STEP(1);
+                ENTROPY_STEP(2);
+                ENTROPY_STEP(3);
+            }
         }
     }
-    uint8_t *o[4] = {o0, o1, o2, o3};
+    uint8_t *o[4] = {o0, o1, o2, o3}, *e[4] = {e0, e1, e2, e3};
     const uint8_t *p[4] = {p0, p1, p2, p3};
     uint64_t b[4] = {b0, b1, b2, b3};
     unsigned nb[4] = {n0, n1, n2, n3};
@@ -494,8 +581,11 @@ static int entropy_decode4(uint8_t *out, size_t n, entropy_reader rd[4], const u
         rd[k].p = p[k];
         rd[k].bits = b[k];
         rd[k].nb = nb[k];
+        /* A stream the others held back (its codes shorter or longer than theirs) goes on
+         * alone at full speed before the careful path. */
+        o[k] = entropy_decode1(o[k], e[k], &rd[k], multi);
         int rc = entropy_finish(out + start[k], cnt[k], (size_t)(o[k] - (out + start[k])), &rd[k],
-                                table, k);
+                                multi, len, k);
         if (rc != 0)
             return rc;
     }
@@ -564,14 +654,14 @@ int weft_entropy_decode(uint8_t *out, size_t n, const uint8_t *in, size_t in_len
             return weft_err_set(WEFT_ECORRUPT, "entropy: bit streams truncated");
         total += sl[k];
     }
-    uint16_t table[ETABLE];
-    for (unsigned s = 0; s < 256; s++) {
-        unsigned l = code.len[s];
-        if (l == 0)
+    uint8_t syms[256];
+    unsigned n_syms = 0, min_len = EB;
+    for (unsigned s = first; s <= last; s++) {
+        if (len[s] == 0)
             continue;
-        uint16_t e = (uint16_t)(s | l << 8);
-        for (unsigned i = code.code[s]; i < ETABLE; i += 1u << l)
-            table[i] = e;
+        syms[n_syms++] = (uint8_t)s;
+        if (len[s] < min_len)
+            min_len = len[s];
     }
     entropy_reader rd[4];
     const uint8_t *q = p;
@@ -579,15 +669,13 @@ int weft_entropy_decode(uint8_t *out, size_t n, const uint8_t *in, size_t in_len
         rd[k] = (entropy_reader){.p = q, .end = q + sl[k], .start = q, .bits = 0, .nb = 0};
         q += sl[k];
     }
-    int rc;
-    if (n >= 4 * ETABLE) {
-        uint32_t pair[ETABLE];
-        entropy_pair_table(pair, table);
-        rc = entropy_decode4(out, n, rd, table, pair);
-    } else {
-        /* Small blocks: building the pair table would cost more than it saves. */
-        rc = entropy_decode_small(out, n, rd, table);
-    }
+    uint64_t table[2 * ETABLE];
+    const uint64_t *t = table + ETABLE;
+    if (n >= ENTROPY_MULTI_MIN_N)
+        entropy_multi_table(table, &code, syms, n_syms, min_len);
+    else
+        entropy_single_table(table + ETABLE, &code, syms, n_syms);
+    int rc = entropy_decode4(out, n, rd, t, code.len);
     if (rc != 0)
         return rc;
     *consumed = (size_t)(q - in);
