@@ -286,38 +286,99 @@ size_t weft_entropy_estimate(const uint32_t counts[256], size_t n)
     return h < n + 1 ? h : n + 1;
 }
 
-/* Writes the symbols in[0..n) as one LSB-first bit stream at p; out_end bounds the 8-byte
- * stores (bytes past the stream's own end are zero and get overwritten by what follows). */
-static void entropy_put_stream(uint8_t *p, const uint8_t *out_end, const entropy_code *c,
-                               const uint8_t *in, size_t n)
+/* A bit writer: pending bits in acc (nb < 8 between groups), next byte at p. */
+typedef struct entropy_writer {
+    uint8_t *p;
+    uint64_t acc;
+    unsigned nb;
+} entropy_writer;
+
+/* Four codes into w's accumulator and one 8-byte store: at most 7 + 4 × 11 < 64 bits pending;
+ * moves p by at most 6 bytes, writes 8 bytes at the old p (those past the new bits are zero). */
+#define ENTROPY_PUT4(w, c, in)                                                                     \
+    do {                                                                                           \
+        for (int t_ = 0; t_ < 4; t_++) {                                                           \
+            uint8_t s_ = (in)[t_];                                                                 \
+            (w).acc |= (uint64_t)(c)->code[s_] << (w).nb;                                         \
+            (w).nb += (c)->len[s_];                                                                \
+        }                                                                                          \
+        memcpy((w).p, &(w).acc, 8);                                                                \
+        (w).p += (w).nb >> 3;                                                                      \
+        (w).acc >>= (w).nb & ~7u;                                                                  \
+        (w).nb &= 7;                                                                               \
+    } while (0)
+
+/* Groups of four that a writer can surely take with its 8-byte stores below limit. */
+static size_t entropy_put_room(const entropy_writer *w, const uint8_t *limit)
 {
-    uint64_t acc = 0;
-    unsigned nb = 0;
+    size_t room = (size_t)(limit - w->p);
+    return room < 8 ? 0 : (room - 8) / 6 + 1;
+}
+
+/* Writes in[0..n) to w, stores kept below limit (the next stream's start), and flushes the
+ * last partial byte. */
+static void entropy_put_rest(entropy_writer *w, const uint8_t *limit, const entropy_code *c,
+                             const uint8_t *in, size_t n)
+{
     size_t i = 0;
-    while (i + 4 <= n && p + 8 <= out_end) {
-        for (int t = 0; t < 4; t++) {
-            uint8_t s = in[i + t];
-            acc |= (uint64_t)c->code[s] << nb;
-            nb += c->len[s];
-        }
+    while (i + 4 <= n && w->p + 8 <= limit) {
+        ENTROPY_PUT4(*w, c, in + i);
         i += 4;
-        memcpy(p, &acc, 8);
-        p += nb >> 3;
-        acc >>= nb & ~7u; /* nb ≤ 7 + 4 × 11 < 64 */
-        nb &= 7;
     }
     for (; i < n; i++) {
         uint8_t s = in[i];
-        acc |= (uint64_t)c->code[s] << nb;
-        nb += c->len[s];
-        while (nb >= 8) {
-            *p++ = (uint8_t)acc;
-            acc >>= 8;
-            nb -= 8;
+        w->acc |= (uint64_t)c->code[s] << w->nb;
+        w->nb += c->len[s];
+        while (w->nb >= 8) {
+            *w->p++ = (uint8_t)w->acc;
+            w->acc >>= 8;
+            w->nb -= 8;
         }
     }
-    if (nb > 0)
-        *p = (uint8_t)acc;
+    if (w->nb > 0)
+        *w->p = (uint8_t)w->acc;
+}
+
+/* Writes the four streams at p (stream k's bytes at p + the lengths before it, exactly
+ * stream_len[k] of them), interleaved so the four dependency chains overlap; out_end bounds the
+ * last stream's stores. Each writer's 8-byte stores stay below the next stream's start, so
+ * interleaving never clobbers a neighbour. */
+static void entropy_put_streams(uint8_t *p, const uint8_t *out_end, const entropy_code *c,
+                                const uint8_t *in, size_t n, const size_t stream_len[4])
+{
+    entropy_writer w[4];
+    const uint8_t *limit[4], *src[4];
+    size_t left[4];
+    for (unsigned k = 0; k < 4; k++) {
+        size_t s, l;
+        entropy_segment(n, k, &s, &l);
+        w[k] = (entropy_writer){.p = p, .acc = 0, .nb = 0};
+        p += stream_len[k];
+        limit[k] = k < 3 ? p : out_end;
+        src[k] = in + s;
+        left[k] = l;
+    }
+    for (;;) {
+        size_t g = left[3] / 4;
+        for (unsigned k = 0; k < 4; k++) {
+            size_t r = entropy_put_room(&w[k], limit[k]);
+            g = g < r ? g : r;
+        }
+        if (g == 0)
+            break;
+        for (size_t i = 0; i < g; i++) {
+            ENTROPY_PUT4(w[0], c, src[0]);
+            ENTROPY_PUT4(w[1], c, src[1]);
+            ENTROPY_PUT4(w[2], c, src[2]);
+            ENTROPY_PUT4(w[3], c, src[3]);
+            for (unsigned k = 0; k < 4; k++)
+                src[k] += 4;
+        }
+        for (unsigned k = 0; k < 4; k++)
+            left[k] -= 4 * g;
+    }
+    for (unsigned k = 0; k < 4; k++)
+        entropy_put_rest(&w[k], limit[k], c, src[k], left[k]);
 }
 
 int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t *in, size_t n)
@@ -356,13 +417,8 @@ int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t
     }
     for (int k = 0; k < 4; k++)
         p += weft_tensor__put_varint(p, stream_len[k]);
-    const uint8_t *end = out + cap;
-    for (unsigned k = 0; k < 4; k++) {
-        size_t s, l;
-        entropy_segment(n, k, &s, &l);
-        entropy_put_stream(p, end, &code, in + s, l);
-        p += stream_len[k];
-    }
+    entropy_put_streams(p, out + cap, &code, in, n, stream_len);
+    p += stream_len[0] + stream_len[1] + stream_len[2] + stream_len[3];
     *out_len = (size_t)(p - out);
     return 0;
 }
