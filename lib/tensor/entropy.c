@@ -435,9 +435,9 @@ typedef struct entropy_reader {
 
 #define EMULTI 6
 
-/* Blocks from this many symbols on use the multi-symbol table (its build costs about as much
- * as decoding a few thousand symbols one by one). */
-#define ENTROPY_MULTI_MIN_N 1024
+/* Blocks from this many symbols on use the multi-symbol table: its build (about 3000 entries)
+ * costs about as much as decoding 4000 symbols one per lookup. */
+#define ENTROPY_MULTI_MIN_N 4096
 
 /* Careful decode of n symbols: byte-wise refill, every length checked. -1 if the stream ends
  * before the codes do. Only the first symbol of a table entry is used; its length is len[]. */
@@ -487,8 +487,20 @@ static void entropy_single_table(uint64_t *t, const entropy_code *c, const uint8
 static void entropy_multi_table(uint64_t *m, const entropy_code *c, const uint8_t *syms,
                                 unsigned n_syms, unsigned min_len)
 {
+    /* Only the widths that width EB reaches (EB minus sums of code lengths) are needed: with
+     * no 1-bit code, width EB - 1 is never looked at, which saves a quarter of the work. */
+    unsigned lens = 0, reach = 1u << EB;
+    for (unsigned k = 0; k < n_syms; k++)
+        lens |= 1u << c->len[syms[k]];
+    for (unsigned w = EB; w > 0; w--)
+        if (reach & (1u << w))
+            for (unsigned l = 1; l <= w; l++)
+                if (lens & (1u << l))
+                    reach |= 1u << (w - l);
     m[1] = 0;
     for (unsigned w = 1; w <= EB; w++) {
+        if (!(reach & (1u << w)))
+            continue;
         uint64_t *mw = m + (1u << w);
         for (unsigned k = 0; k < n_syms; k++) {
             unsigned s = syms[k], l = c->len[s], rc = c->code[s];
@@ -500,10 +512,16 @@ static void entropy_multi_table(uint64_t *m, const entropy_code *c, const uint8_
             uint64_t add = s | 1ull << 48 | (uint64_t)l << 56;
             unsigned nj = 1u << (w - l);
             if (min_len >= 2) {
-                for (unsigned j = 0; j < nj; j++) {
-                    uint64_t sub = src[j];
-                    mw[rc + (j << l)] = (((sub << 8) & ENTROPY_SYMS) | (sub & ENTROPY_META)) + add;
+                uint64_t *d = mw + rc;
+                size_t stride = (size_t)1 << l;
+                unsigned j = 0;
+                for (; j + 2 <= nj; j += 2, d += 2 * stride) {
+                    uint64_t s0 = src[j], s1 = src[j + 1];
+                    d[0] = (((s0 << 8) & ENTROPY_SYMS) | (s0 & ENTROPY_META)) + add;
+                    d[stride] = (((s1 << 8) & ENTROPY_SYMS) | (s1 & ENTROPY_META)) + add;
                 }
+                if (j < nj)
+                    d[0] = (((src[j] << 8) & ENTROPY_SYMS) | (src[j] & ENTROPY_META)) + add;
                 continue;
             }
             for (unsigned j = 0; j < nj; j++) {
