@@ -424,8 +424,10 @@ int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t
 }
 
 /* Decoding. The single-symbol table maps the next EB bits to symbol | length << 8. The
- * multi-symbol table maps them to every whole code that fits, up to EMULTI symbols: bytes 0..5
- * hold the symbols in order, byte 6 their count and byte 7 the bits they take. One lookup emits
+ * multi-symbol table maps them to every whole code that fits, up to EMULTI symbols: byte 0 holds
+ * the bits they take, byte 1 their count and bytes 2..7 the symbols in order (the bit count in
+ * the low byte lets the shift of the bit buffer use the entry as it is, which shortens the
+ * chain from one lookup to the next). One lookup emits
  * about three or four exponent symbols of a BF16 plane (2.6 bits each). */
 typedef struct entropy_reader {
     const uint8_t *p, *end, *start;
@@ -449,7 +451,7 @@ static int entropy_decode_tail(uint8_t *out, size_t n, entropy_reader *r, const 
             r->bits |= (uint64_t)*r->p++ << r->nb;
             r->nb += 8;
         }
-        uint8_t s = (uint8_t)table[r->bits & (ETABLE - 1)];
+        uint8_t s = (uint8_t)(table[r->bits & (ETABLE - 1)] >> 16);
         unsigned l = len[s];
         if (l > r->nb)
             return -1;
@@ -460,8 +462,8 @@ static int entropy_decode_tail(uint8_t *out, size_t n, entropy_reader *r, const 
     return 0;
 }
 
-#define ENTROPY_SYMS 0x0000ffffffffff00ull /* symbol bytes 1..5 */
-#define ENTROPY_META 0xffff000000000000ull /* count and bits */
+#define ENTROPY_SYMS 0xffffffffff000000ull /* symbol bytes 3..7 */
+#define ENTROPY_META 0x000000000000ffffull /* bits and count */
 
 /* One-symbol entries (count 1): the table for small blocks, where building the multi-symbol
  * one would cost more than it saves. */
@@ -470,7 +472,7 @@ static void entropy_single_table(uint64_t *t, const entropy_code *c, const uint8
 {
     for (unsigned k = 0; k < n_syms; k++) {
         unsigned s = syms[k], l = c->len[s];
-        uint64_t e = s | 1ull << 48 | (uint64_t)l << 56;
+        uint64_t e = l | 1u << 8 | s << 16;
         for (unsigned i = c->code[s]; i < ETABLE; i += 1u << l)
             t[i] = e;
     }
@@ -509,7 +511,7 @@ static void entropy_multi_table(uint64_t *m, const entropy_code *c, const uint8_
                 continue;
             }
             const uint64_t *src = m + (1u << (w - l));
-            uint64_t add = s | 1ull << 48 | (uint64_t)l << 56;
+            uint64_t add = l | 1u << 8 | s << 16;
             unsigned nj = 1u << (w - l);
             if (min_len >= 2) {
                 uint64_t *d = mw + rc;
@@ -526,8 +528,8 @@ static void entropy_multi_table(uint64_t *m, const entropy_code *c, const uint8_
             }
             for (unsigned j = 0; j < nj; j++) {
                 uint64_t sub = src[j];
-                if (((sub >> 48) & 0xff) == EMULTI)
-                    sub -= 1ull << 48 | (uint64_t)c->len[(sub >> 40) & 0xff] << 56;
+                if (((sub >> 8) & 0xff) == EMULTI)
+                    sub -= 1u << 8 | c->len[sub >> 56];
                 mw[rc + (j << l)] = (((sub << 8) & ENTROPY_SYMS) | (sub & ENTROPY_META)) + add;
             }
         }
@@ -550,11 +552,11 @@ static void entropy_multi_table(uint64_t *m, const entropy_code *c, const uint8_
 #define ENTROPY_STEP(k)                                                                            \
     do {                                                                                           \
         uint64_t e_ = multi[b##k & (ETABLE - 1)];                                                  \
-        unsigned l_ = (unsigned)(e_ >> 56);                                                        \
-        memcpy(o##k, &e_, 8);                                                                      \
-        o##k += (e_ >> 48) & 0xff;                                                                 \
-        b##k >>= l_;                                                                               \
-        n##k -= l_;                                                                                \
+        uint64_t s_ = e_ >> 16;                                                                    \
+        b##k >>= e_ & 63;                                                                          \
+        n##k -= (unsigned)e_ & 0xff;                                                               \
+        memcpy(o##k, &s_, 8);                                                                      \
+        o##k += (e_ >> 8) & 0xff;                                                                  \
     } while (0)
 
 /* Finishes stream k after `done` symbols of its segment: the careful path, then the check that
