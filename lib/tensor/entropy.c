@@ -299,7 +299,7 @@ typedef struct entropy_writer {
     do {                                                                                           \
         for (int t_ = 0; t_ < 4; t_++) {                                                           \
             uint8_t s_ = (in)[t_];                                                                 \
-            (w).acc |= (uint64_t)(c)->code[s_] << (w).nb;                                         \
+            (w).acc |= (uint64_t)(c)->code[s_] << (w).nb;                                          \
             (w).nb += (c)->len[s_];                                                                \
         }                                                                                          \
         memcpy((w).p, &(w).acc, 8);                                                                \
