@@ -293,38 +293,28 @@ typedef struct entropy_writer {
     unsigned nb;
 } entropy_writer;
 
-/* Four codes into w's accumulator and one 8-byte store: at most 7 + 4 × 11 < 64 bits pending;
- * moves p by at most 6 bytes, writes 8 bytes at the old p (those past the new bits are zero). */
-#define ENTROPY_PUT4(w, c, in)                                                                     \
+/* Four codes into a writer's accumulator (locals acc, nb, p, in) and one 8-byte store: at most
+ * 7 + 4 × 11 < 64 bits pending; moves p by at most 6 bytes, writes 8 bytes at the old p (those
+ * past the new bits are zero). Unrolled by hand: the compiler keeps the loop otherwise. */
+#define ENTROPY_PUT1(k, t) acc##k |= (uint64_t)code[in##k[t]] << nb##k, nb##k += len[in##k[t]]
+#define ENTROPY_PUT4(k)                                                                            \
     do {                                                                                           \
-        for (int t_ = 0; t_ < 4; t_++) {                                                           \
-            uint8_t s_ = (in)[t_];                                                                 \
-            (w).acc |= (uint64_t)(c)->code[s_] << (w).nb;                                          \
-            (w).nb += (c)->len[s_];                                                                \
-        }                                                                                          \
-        memcpy((w).p, &(w).acc, 8);                                                                \
-        (w).p += (w).nb >> 3;                                                                      \
-        (w).acc >>= (w).nb & ~7u;                                                                  \
-        (w).nb &= 7;                                                                               \
+        ENTROPY_PUT1(k, 0);                                                                        \
+        ENTROPY_PUT1(k, 1);                                                                        \
+        ENTROPY_PUT1(k, 2);                                                                        \
+        ENTROPY_PUT1(k, 3);                                                                        \
+        in##k += 4;                                                                                \
+        memcpy(p##k, &acc##k, 8);                                                                  \
+        p##k += nb##k >> 3;                                                                        \
+        acc##k >>= nb##k & ~7u;                                                                    \
+        nb##k &= 7;                                                                                \
     } while (0)
 
-/* Groups of four that a writer can surely take with its 8-byte stores below limit. */
-static size_t entropy_put_room(const entropy_writer *w, const uint8_t *limit)
-{
-    size_t room = (size_t)(limit - w->p);
-    return room < 8 ? 0 : (room - 8) / 6 + 1;
-}
-
-/* Writes in[0..n) to w, stores kept below limit (the next stream's start), and flushes the
- * last partial byte. */
-static void entropy_put_rest(entropy_writer *w, const uint8_t *limit, const entropy_code *c,
-                             const uint8_t *in, size_t n)
+/* Writes in[0..n) to w byte by byte (the last few codes of a stream, where an 8-byte store
+ * would pass its end) and flushes the last partial byte. */
+static void entropy_put_rest(entropy_writer *w, const entropy_code *c, const uint8_t *in, size_t n)
 {
     size_t i = 0;
-    while (i + 4 <= n && w->p + 8 <= limit) {
-        ENTROPY_PUT4(*w, c, in + i);
-        i += 4;
-    }
     for (; i < n; i++) {
         uint8_t s = in[i];
         w->acc |= (uint64_t)c->code[s] << w->nb;
@@ -339,10 +329,43 @@ static void entropy_put_rest(entropy_writer *w, const uint8_t *limit, const entr
         *w->p = (uint8_t)w->acc;
 }
 
+/* Writes two streams interleaved (two dependency chains, which fit the registers): their first
+ * symbols (at most n each) go in groups of four while both writers' 8-byte stores stay below
+ * their limits; returns how many symbols each has done. */
+static size_t entropy_put2(entropy_writer *w0, entropy_writer *w1, const uint8_t *limit0,
+                           const uint8_t *limit1, const entropy_code *c, const uint8_t *in0,
+                           const uint8_t *in1, size_t n)
+{
+    const uint16_t *code = c->code;
+    const uint8_t *len = c->len;
+    uint8_t *p0 = w0->p, *p1 = w1->p;
+    uint64_t acc0 = w0->acc, acc1 = w1->acc;
+    unsigned nb0 = w0->nb, nb1 = w1->nb;
+    size_t done = 0;
+    for (;;) {
+        size_t g = (n - done) / 4;
+        size_t r0 = (size_t)(limit0 - p0), r1 = (size_t)(limit1 - p1);
+        r0 = r0 < 8 ? 0 : (r0 - 8) / 6 + 1;
+        r1 = r1 < 8 ? 0 : (r1 - 8) / 6 + 1;
+        g = g < r0 ? g : r0;
+        g = g < r1 ? g : r1;
+        if (g == 0)
+            break;
+        for (size_t i = 0; i < g; i++) {
+            ENTROPY_PUT4(0);
+            ENTROPY_PUT4(1);
+        }
+        done += 4 * g;
+    }
+    *w0 = (entropy_writer){.p = p0, .acc = acc0, .nb = nb0};
+    *w1 = (entropy_writer){.p = p1, .acc = acc1, .nb = nb1};
+    return done;
+}
+
 /* Writes the four streams at p (stream k's bytes at p + the lengths before it, exactly
- * stream_len[k] of them), interleaved so the four dependency chains overlap; out_end bounds the
- * last stream's stores. Each writer's 8-byte stores stay below the next stream's start, so
- * interleaving never clobbers a neighbour. */
+ * stream_len[k] of them), two at a time interleaved so their dependency chains overlap; out_end
+ * bounds the last stream's stores. Each writer's 8-byte stores stay below the next stream's
+ * start, so a neighbour's bytes are never clobbered. */
 static void entropy_put_streams(uint8_t *p, const uint8_t *out_end, const entropy_code *c,
                                 const uint8_t *in, size_t n, const size_t stream_len[4])
 {
@@ -358,27 +381,13 @@ static void entropy_put_streams(uint8_t *p, const uint8_t *out_end, const entrop
         src[k] = in + s;
         left[k] = l;
     }
-    for (;;) {
-        size_t g = left[3] / 4;
-        for (unsigned k = 0; k < 4; k++) {
-            size_t r = entropy_put_room(&w[k], limit[k]);
-            g = g < r ? g : r;
-        }
-        if (g == 0)
-            break;
-        for (size_t i = 0; i < g; i++) {
-            ENTROPY_PUT4(w[0], c, src[0]);
-            ENTROPY_PUT4(w[1], c, src[1]);
-            ENTROPY_PUT4(w[2], c, src[2]);
-            ENTROPY_PUT4(w[3], c, src[3]);
-            for (unsigned k = 0; k < 4; k++)
-                src[k] += 4;
-        }
-        for (unsigned k = 0; k < 4; k++)
-            left[k] -= 4 * g;
+    for (unsigned k = 0; k < 4; k += 2) {
+        /* Stream k + 1 is never longer than stream k. */
+        size_t done = entropy_put2(&w[k], &w[k + 1], limit[k], limit[k + 1], c, src[k], src[k + 1],
+                                   left[k + 1]);
+        entropy_put_rest(&w[k], c, src[k] + done, left[k] - done);
+        entropy_put_rest(&w[k + 1], c, src[k + 1] + done, left[k + 1] - done);
     }
-    for (unsigned k = 0; k < 4; k++)
-        entropy_put_rest(&w[k], limit[k], c, src[k], left[k]);
 }
 
 int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t *in, size_t n)
