@@ -4,12 +4,17 @@
  * Encoder: one pass builds a histogram per quarter of the input (the four bit streams), the code
  * lengths come from a two-queue Huffman construction, limited to WEFT_ENTROPY_MAX_BITS by moving
  * over-long leaves up and splitting shorter ones (Kraft sum kept at exactly 1), and the exact
- * coded size is known before any bit is written, so the mode choice costs nothing.
- * Decoder: a 2^11-entry table maps the next 11 bits to (symbol, length); four independent
- * streams are decoded in one loop so their table loads overlap, with 64-bit bit buffers
- * refilled by one unaligned load (bits above the count are the true next bits, so OR-ing the
- * same bytes again is harmless). The last few symbols of each stream go through a careful path
- * that reads byte by byte and checks every length. */
+ * coded size is known before any bit is written, so the mode choice costs nothing. The four
+ * streams are written two at a time, interleaved, 64-bit accumulators, one store per four codes.
+ * Decoder: a 2^11-entry table maps the next 11 bits to every whole code they hold (up to six
+ * symbols, their count and their bits), so one lookup emits three or four exponent symbols;
+ * the table is built width by width from narrower ones (one load and four operations per
+ * entry). Four independent streams are decoded in one loop so their lookups overlap, with
+ * 64-bit bit buffers refilled by one unaligned load (bits above the count are the true next
+ * bits, so OR-ing the same bytes again is harmless); the loop runs in batches that cannot reach
+ * a segment's or a stream's end, so it has no checks. The last few symbols of each stream go
+ * through a careful path that reads byte by byte and checks every length. Blocks under 4096
+ * symbols use one-symbol entries (cheaper to build) in the same loop. */
 #include "weft/entropy.h"
 
 #include <stdlib.h>
