@@ -82,6 +82,13 @@ static inline void weft_tensor__store32(uint8_t *p, uint32_t v)
  * The inverses rebuild the elements from the planes (and the base). All are bijections. */
 void weft_tensor__float_split(uint8_t *planes, const uint8_t *in, size_t n, size_t esize);
 void weft_tensor__float_join(uint8_t *out, const uint8_t *const planes[4], size_t n, size_t esize);
+
+/* 1 when a plane of n bytes surely gains nothing from the entropy coder, judged from a fixed
+ * sample (32 runs of 64 bytes spread evenly over the plane): their byte counts are as flat as
+ * uniform noise. The float codec then stores its mantissa planes without the coder's full
+ * histogram. Deterministic; 0 for planes under 8 KiB. A plane with any run of n/32 + 64 equal
+ * or skewed bytes, or a skewed distribution overall, is never judged noise. */
+int weft_tensor__plane_is_noise(const uint8_t *plane, size_t n);
 void weft_tensor__diff_split(uint8_t *planes, const uint8_t *fine, const uint8_t *base, size_t n,
                              size_t esize);
 void weft_tensor__diff_join(uint8_t *out, const uint8_t *const planes[4], const uint8_t *base,

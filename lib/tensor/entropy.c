@@ -4,12 +4,17 @@
  * Encoder: one pass builds a histogram per quarter of the input (the four bit streams), the code
  * lengths come from a two-queue Huffman construction, limited to WEFT_ENTROPY_MAX_BITS by moving
  * over-long leaves up and splitting shorter ones (Kraft sum kept at exactly 1), and the exact
- * coded size is known before any bit is written, so the mode choice costs nothing.
- * Decoder: a 2^11-entry table maps the next 11 bits to (symbol, length); four independent
- * streams are decoded in one loop so their table loads overlap, with 64-bit bit buffers
- * refilled by one unaligned load (bits above the count are the true next bits, so OR-ing the
- * same bytes again is harmless). The last few symbols of each stream go through a careful path
- * that reads byte by byte and checks every length. */
+ * coded size is known before any bit is written, so the mode choice costs nothing. The four
+ * streams are written two at a time, interleaved, 64-bit accumulators, one store per four codes.
+ * Decoder: a 2^11-entry table maps the next 11 bits to every whole code they hold (up to six
+ * symbols, their count and their bits), so one lookup emits three or four exponent symbols;
+ * the table is built width by width from narrower ones (one load and four operations per
+ * entry). Four independent streams are decoded in one loop so their lookups overlap, with
+ * 64-bit bit buffers refilled by one unaligned load (bits above the count are the true next
+ * bits, so OR-ing the same bytes again is harmless); the loop runs in batches that cannot reach
+ * a segment's or a stream's end, so it has no checks. The last few symbols of each stream go
+ * through a careful path that reads byte by byte and checks every length. Blocks under 4096
+ * symbols use one-symbol entries (cheaper to build) in the same loop. */
 #include "weft/entropy.h"
 
 #include <stdlib.h>
@@ -186,12 +191,13 @@ static unsigned entropy_lengths(uint8_t len[256], const uint32_t counts[256])
     return m;
 }
 
+/* The low `bits` bits of code, reversed (codes are written LSB-first). */
 static uint16_t entropy_reverse(uint16_t code, unsigned bits)
 {
-    uint16_t r = 0;
-    for (unsigned i = 0; i < bits; i++)
-        r = (uint16_t)(r << 1 | ((code >> i) & 1));
-    return r;
+    static const uint8_t rev4[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+    unsigned r = (unsigned)rev4[code & 15] << 8 | (unsigned)rev4[(code >> 4) & 15] << 4 |
+                 rev4[(code >> 8) & 15];
+    return (uint16_t)(r >> (12 - bits));
 }
 
 /* Canonical codes from lengths: shorter codes first, then by symbol. Returns 0 if the lengths
@@ -285,38 +291,108 @@ size_t weft_entropy_estimate(const uint32_t counts[256], size_t n)
     return h < n + 1 ? h : n + 1;
 }
 
-/* Writes the symbols in[0..n) as one LSB-first bit stream at p; out_end bounds the 8-byte
- * stores (bytes past the stream's own end are zero and get overwritten by what follows). */
-static void entropy_put_stream(uint8_t *p, const uint8_t *out_end, const entropy_code *c,
-                               const uint8_t *in, size_t n)
+/* A bit writer: pending bits in acc (nb < 8 between groups), next byte at p. */
+typedef struct entropy_writer {
+    uint8_t *p;
+    uint64_t acc;
+    unsigned nb;
+} entropy_writer;
+
+/* Four codes into a writer's accumulator (locals acc, nb, p, in) and one 8-byte store: at most
+ * 7 + 4 × 11 < 64 bits pending; moves p by at most 6 bytes, writes 8 bytes at the old p (those
+ * past the new bits are zero). Unrolled by hand: the compiler keeps the loop otherwise. */
+#define ENTROPY_PUT1(k, t) acc##k |= (uint64_t)code[in##k[t]] << nb##k, nb##k += len[in##k[t]]
+#define ENTROPY_PUT4(k)                                                                            \
+    do {                                                                                           \
+        ENTROPY_PUT1(k, 0);                                                                        \
+        ENTROPY_PUT1(k, 1);                                                                        \
+        ENTROPY_PUT1(k, 2);                                                                        \
+        ENTROPY_PUT1(k, 3);                                                                        \
+        in##k += 4;                                                                                \
+        memcpy(p##k, &acc##k, 8);                                                                  \
+        p##k += nb##k >> 3;                                                                        \
+        acc##k >>= nb##k & ~7u;                                                                    \
+        nb##k &= 7;                                                                                \
+    } while (0)
+
+/* Writes in[0..n) to w byte by byte (the last few codes of a stream, where an 8-byte store
+ * would pass its end) and flushes the last partial byte. */
+static void entropy_put_rest(entropy_writer *w, const entropy_code *c, const uint8_t *in, size_t n)
 {
-    uint64_t acc = 0;
-    unsigned nb = 0;
     size_t i = 0;
-    while (i + 4 <= n && p + 8 <= out_end) {
-        for (int t = 0; t < 4; t++) {
-            uint8_t s = in[i + t];
-            acc |= (uint64_t)c->code[s] << nb;
-            nb += c->len[s];
-        }
-        i += 4;
-        memcpy(p, &acc, 8);
-        p += nb >> 3;
-        acc >>= nb & ~7u; /* nb ≤ 7 + 4 × 11 < 64 */
-        nb &= 7;
-    }
     for (; i < n; i++) {
         uint8_t s = in[i];
-        acc |= (uint64_t)c->code[s] << nb;
-        nb += c->len[s];
-        while (nb >= 8) {
-            *p++ = (uint8_t)acc;
-            acc >>= 8;
-            nb -= 8;
+        w->acc |= (uint64_t)c->code[s] << w->nb;
+        w->nb += c->len[s];
+        while (w->nb >= 8) {
+            *w->p++ = (uint8_t)w->acc;
+            w->acc >>= 8;
+            w->nb -= 8;
         }
     }
-    if (nb > 0)
-        *p = (uint8_t)acc;
+    if (w->nb > 0)
+        *w->p = (uint8_t)w->acc;
+}
+
+/* Writes two streams interleaved (two dependency chains, which fit the registers): their first
+ * symbols (at most n each) go in groups of four while both writers' 8-byte stores stay below
+ * their limits; returns how many symbols each has done. */
+static size_t entropy_put2(entropy_writer *w0, entropy_writer *w1, const uint8_t *limit0,
+                           const uint8_t *limit1, const entropy_code *c, const uint8_t *in0,
+                           const uint8_t *in1, size_t n)
+{
+    const uint16_t *code = c->code;
+    const uint8_t *len = c->len;
+    uint8_t *p0 = w0->p, *p1 = w1->p;
+    uint64_t acc0 = w0->acc, acc1 = w1->acc;
+    unsigned nb0 = w0->nb, nb1 = w1->nb;
+    size_t done = 0;
+    for (;;) {
+        size_t g = (n - done) / 4;
+        size_t r0 = (size_t)(limit0 - p0), r1 = (size_t)(limit1 - p1);
+        r0 = r0 < 8 ? 0 : (r0 - 8) / 6 + 1;
+        r1 = r1 < 8 ? 0 : (r1 - 8) / 6 + 1;
+        g = g < r0 ? g : r0;
+        g = g < r1 ? g : r1;
+        if (g == 0)
+            break;
+        for (size_t i = 0; i < g; i++) {
+            ENTROPY_PUT4(0);
+            ENTROPY_PUT4(1);
+        }
+        done += 4 * g;
+    }
+    *w0 = (entropy_writer){.p = p0, .acc = acc0, .nb = nb0};
+    *w1 = (entropy_writer){.p = p1, .acc = acc1, .nb = nb1};
+    return done;
+}
+
+/* Writes the four streams at p (stream k's bytes at p + the lengths before it, exactly
+ * stream_len[k] of them), two at a time interleaved so their dependency chains overlap; out_end
+ * bounds the last stream's stores. Each writer's 8-byte stores stay below the next stream's
+ * start, so a neighbour's bytes are never clobbered. */
+static void entropy_put_streams(uint8_t *p, const uint8_t *out_end, const entropy_code *c,
+                                const uint8_t *in, size_t n, const size_t stream_len[4])
+{
+    entropy_writer w[4];
+    const uint8_t *limit[4], *src[4];
+    size_t left[4];
+    for (unsigned k = 0; k < 4; k++) {
+        size_t s, l;
+        entropy_segment(n, k, &s, &l);
+        w[k] = (entropy_writer){.p = p, .acc = 0, .nb = 0};
+        p += stream_len[k];
+        limit[k] = k < 3 ? p : out_end;
+        src[k] = in + s;
+        left[k] = l;
+    }
+    for (unsigned k = 0; k < 4; k += 2) {
+        /* Stream k + 1 is never longer than stream k. */
+        size_t done = entropy_put2(&w[k], &w[k + 1], limit[k], limit[k + 1], c, src[k], src[k + 1],
+                                   left[k + 1]);
+        entropy_put_rest(&w[k], c, src[k] + done, left[k] - done);
+        entropy_put_rest(&w[k + 1], c, src[k + 1] + done, left[k + 1] - done);
+    }
 }
 
 int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t *in, size_t n)
@@ -355,55 +431,122 @@ int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t
     }
     for (int k = 0; k < 4; k++)
         p += weft_tensor__put_varint(p, stream_len[k]);
-    const uint8_t *end = out + cap;
-    for (unsigned k = 0; k < 4; k++) {
-        size_t s, l;
-        entropy_segment(n, k, &s, &l);
-        entropy_put_stream(p, end, &code, in + s, l);
-        p += stream_len[k];
-    }
+    entropy_put_streams(p, out + cap, &code, in, n, stream_len);
+    p += stream_len[0] + stream_len[1] + stream_len[2] + stream_len[3];
     *out_len = (size_t)(p - out);
     return 0;
 }
 
-/* Decoding. The single-symbol table maps the next EB bits to symbol | length << 8; the pair
- * table maps them to up to two symbols: s0 | s1 << 8 | count << 16 | bits << 24, where the
- * second symbol is present when its code fits in the bits the first one left. */
+/* Decoding. The single-symbol table maps the next EB bits to symbol | length << 8. The
+ * multi-symbol table maps them to every whole code that fits, up to EMULTI symbols: byte 0 holds
+ * the bits they take, byte 1 their count and bytes 2..7 the symbols in order (the bit count in
+ * the low byte lets the shift of the bit buffer use the entry as it is, which shortens the
+ * chain from one lookup to the next). One lookup emits
+ * about three or four exponent symbols of a BF16 plane (2.6 bits each). */
 typedef struct entropy_reader {
     const uint8_t *p, *end, *start;
     uint64_t bits;
     unsigned nb;
 } entropy_reader;
 
+#define EMULTI 6
+
+/* Blocks from this many symbols on use the multi-symbol table: its build (about 3000 entries)
+ * costs about as much as decoding 4000 symbols one per lookup. */
+#define ENTROPY_MULTI_MIN_N 4096
+
 /* Careful decode of n symbols: byte-wise refill, every length checked. -1 if the stream ends
- * before the codes do. */
-static int entropy_decode_tail(uint8_t *out, size_t n, entropy_reader *r, const uint16_t *table)
+ * before the codes do. Only the first symbol of a table entry is used; its length is len[]. */
+static int entropy_decode_tail(uint8_t *out, size_t n, entropy_reader *r, const uint64_t *table,
+                               const uint8_t *len)
 {
     for (size_t i = 0; i < n; i++) {
         while (r->nb <= 56 && r->p < r->end) {
             r->bits |= (uint64_t)*r->p++ << r->nb;
             r->nb += 8;
         }
-        uint16_t e = table[r->bits & (ETABLE - 1)];
-        unsigned l = e >> 8;
+        uint8_t s = (uint8_t)(table[r->bits & (ETABLE - 1)] >> 16);
+        unsigned l = len[s];
         if (l > r->nb)
             return -1;
-        out[i] = (uint8_t)e;
+        out[i] = s;
         r->bits >>= l;
         r->nb -= l;
     }
     return 0;
 }
 
-static void entropy_pair_table(uint32_t *pair, const uint16_t *table)
+#define ENTROPY_SYMS 0xffffffffff000000ull /* symbol bytes 3..7 */
+#define ENTROPY_META 0x000000000000ffffull /* bits and count */
+
+/* One-symbol entries (count 1): the table for small blocks, where building the multi-symbol
+ * one would cost more than it saves. */
+static void entropy_single_table(uint64_t *t, const entropy_code *c, const uint8_t *syms,
+                                 unsigned n_syms)
 {
-    for (unsigned i = 0; i < ETABLE; i++) {
-        unsigned e1 = table[i], l1 = e1 >> 8;
-        unsigned e2 = table[i >> l1], l2 = e2 >> 8;
-        if (l1 + l2 <= EB)
-            pair[i] = (e1 & 0xff) | (e2 & 0xff) << 8 | 2u << 16 | (l1 + l2) << 24;
-        else
-            pair[i] = (e1 & 0xff) | 1u << 16 | l1 << 24;
+    for (unsigned k = 0; k < n_syms; k++) {
+        unsigned s = syms[k], l = c->len[s];
+        uint64_t e = l | 1u << 8 | s << 16;
+        for (unsigned i = c->code[s]; i < ETABLE; i += 1u << l)
+            t[i] = e;
+    }
+}
+
+/* Builds the multi-symbol tables of every width w = 0..EB at m + (1 << w) (2 * ETABLE entries;
+ * the width-EB table is m + ETABLE). Entry i of width w decodes the low w bits of i: the code
+ * of symbol s that they start with, if it fits (l ≤ w bits), followed by the entry of width
+ * w - l for the bits after it; so each width is made from narrower ones, symbol by symbol, with
+ * one load, three logic operations and one add per entry. An entry whose first code does not
+ * fit is empty (those are exactly the w-bit prefixes of longer codes). With no code shorter than
+ * two bits at most five symbols fit in EB bits; else an entry that would get EMULTI + 1 symbols
+ * drops its last one with that symbol's length. */
+static void entropy_multi_table(uint64_t *m, const entropy_code *c, const uint8_t *syms,
+                                unsigned n_syms, unsigned min_len)
+{
+    /* Only the widths that width EB reaches (EB minus sums of code lengths) are needed: with
+     * no 1-bit code, width EB - 1 is never looked at, which saves a quarter of the work. */
+    unsigned lens = 0, reach = 1u << EB;
+    for (unsigned k = 0; k < n_syms; k++)
+        lens |= 1u << c->len[syms[k]];
+    for (unsigned w = EB; w > 0; w--)
+        if (reach & (1u << w))
+            for (unsigned l = 1; l <= w; l++)
+                if (lens & (1u << l))
+                    reach |= 1u << (w - l);
+    m[1] = 0;
+    for (unsigned w = 1; w <= EB; w++) {
+        if (!(reach & (1u << w)))
+            continue;
+        uint64_t *mw = m + (1u << w);
+        for (unsigned k = 0; k < n_syms; k++) {
+            unsigned s = syms[k], l = c->len[s], rc = c->code[s];
+            if (l > w) {
+                mw[rc & ((1u << w) - 1)] = 0;
+                continue;
+            }
+            const uint64_t *src = m + (1u << (w - l));
+            uint64_t add = l | 1u << 8 | s << 16;
+            unsigned nj = 1u << (w - l);
+            if (min_len >= 2) {
+                uint64_t *d = mw + rc;
+                size_t stride = (size_t)1 << l;
+                unsigned j = 0;
+                for (; j + 2 <= nj; j += 2, d += 2 * stride) {
+                    uint64_t s0 = src[j], s1 = src[j + 1];
+                    d[0] = (((s0 << 8) & ENTROPY_SYMS) | (s0 & ENTROPY_META)) + add;
+                    d[stride] = (((s1 << 8) & ENTROPY_SYMS) | (s1 & ENTROPY_META)) + add;
+                }
+                if (j < nj)
+                    d[0] = (((src[j] << 8) & ENTROPY_SYMS) | (src[j] & ENTROPY_META)) + add;
+                continue;
+            }
+            for (unsigned j = 0; j < nj; j++) {
+                uint64_t sub = src[j];
+                if (((sub >> 8) & 0xff) == EMULTI)
+                    sub -= 1u << 8 | c->len[sub >> 56];
+                mw[rc + (j << l)] = (((sub << 8) & ENTROPY_SYMS) | (sub & ENTROPY_META)) + add;
+            }
+        }
     }
 }
 
@@ -418,24 +561,24 @@ static void entropy_pair_table(uint32_t *pair, const uint16_t *table)
         n##k |= 56;                                                                                \
     } while (0)
 
-/* One pair step of stream k: one or two symbols, stored as two bytes (the second is
- * overwritten by the next step when only one was decoded). */
-#define ENTROPY_PAIR(k)                                                                            \
+/* One multi-symbol step of stream k: the whole entry is stored (8 bytes), the pointer moves by
+ * its count; the bytes past the count are overwritten by the next step or the tail. */
+#define ENTROPY_STEP(k)                                                                            \
     do {                                                                                           \
-        uint32_t e_ = pair[b##k & (ETABLE - 1)];                                                   \
-        uint16_t s_ = (uint16_t)e_;                                                                \
-        memcpy(o##k, &s_, 2);                                                                      \
-        o##k += (e_ >> 16) & 3;                                                                    \
-        b##k >>= e_ >> 24;                                                                         \
-        n##k -= e_ >> 24;                                                                          \
+        uint64_t e_ = multi[b##k & (ETABLE - 1)];                                                  \
+        uint64_t s_ = e_ >> 16;                                                                    \
+        b##k >>= e_ & 63;                                                                          \
+        n##k -= (unsigned)e_ & 0xff;                                                               \
+        memcpy(o##k, &s_, 8);                                                                      \
+        o##k += (e_ >> 8) & 0xff;                                                                  \
     } while (0)
 
 /* Finishes stream k after `done` symbols of its segment: the careful path, then the check that
  * the stream ends in its last byte. */
 static int entropy_finish(uint8_t *seg, size_t cnt, size_t done, entropy_reader *r,
-                          const uint16_t *table, unsigned k)
+                          const uint64_t *table, const uint8_t *len, unsigned k)
 {
-    if (entropy_decode_tail(seg + done, cnt - done, r, table) != 0)
+    if (entropy_decode_tail(seg + done, cnt - done, r, table, len) != 0)
         return weft_err_set(WEFT_ECORRUPT, "entropy: bit stream %u ends inside a code", k);
     size_t used_bits = (size_t)(r->p - r->start) * 8 - r->nb;
     if ((used_bits + 7) / 8 != (size_t)(r->end - r->start))
@@ -444,49 +587,83 @@ static int entropy_finish(uint8_t *seg, size_t cnt, size_t done, entropy_reader 
     return 0;
 }
 
-static int entropy_decode_small(uint8_t *out, size_t n, entropy_reader rd[4], const uint16_t *table)
+/* Steps per refill: 56 bits hold ENTROPY_STEPS codes of at most EB bits. An iteration moves an
+ * output pointer by at most ENTROPY_STEPS * EMULTI symbols, writes at most ENTROPY_OUT_ROOM
+ * bytes past it, and moves an input pointer by at most 7 bytes. */
+#define ENTROPY_STEPS 5
+#define ENTROPY_OUT_ADV (ENTROPY_STEPS * EMULTI)
+#define ENTROPY_OUT_ROOM (ENTROPY_OUT_ADV - EMULTI + 8)
+
+/* Iterations of the fast loop that stay inside a segment with `room` symbols left and a stream
+ * with `avail` readable bytes left. */
+static size_t entropy_safe_iters(size_t room, size_t avail)
 {
-    for (unsigned k = 0; k < 4; k++) {
-        size_t start, cnt;
-        entropy_segment(n, k, &start, &cnt);
-        int rc = entropy_finish(out + start, cnt, 0, &rd[k], table, k);
-        if (rc != 0)
-            return rc;
+    if (room < ENTROPY_OUT_ROOM || avail < 8)
+        return 0;
+    size_t a = (room - ENTROPY_OUT_ROOM) / ENTROPY_OUT_ADV + 1, b = (avail - 8) / 7 + 1;
+    return a < b ? a : b;
+}
+
+/* The fast loop for one stream alone, from o up to at most seg_end; returns the new o. */
+static uint8_t *entropy_decode1(uint8_t *o0, uint8_t *e0, entropy_reader *r, const uint64_t *multi)
+{
+    const uint8_t *p0 = r->p;
+    uint64_t b0 = r->bits;
+    unsigned n0 = r->nb;
+    for (;;) {
+        size_t it = entropy_safe_iters((size_t)(e0 - o0), (size_t)(r->end - p0));
+        if (it == 0)
+            break;
+        for (; it > 0; it--) {
+            ENTROPY_REFILL(0);
+            for (int t = 0; t < ENTROPY_STEPS; t++)
+                ENTROPY_STEP(0);
+        }
     }
-    return 0;
+    r->p = p0;
+    r->bits = b0;
+    r->nb = n0;
+    return o0;
 }
 
 /* Decodes the four streams; segment k has cnt[k] symbols. */
-static int entropy_decode4(uint8_t *out, size_t n, entropy_reader rd[4], const uint16_t *table,
-                           const uint32_t *pair)
+static int entropy_decode4(uint8_t *out, size_t n, entropy_reader rd[4], const uint64_t *multi,
+                           const uint8_t *len)
 {
     size_t cnt[4], start[4];
     for (unsigned k = 0; k < 4; k++)
         entropy_segment(n, k, &start[k], &cnt[k]);
     uint8_t *o0 = out + start[0], *o1 = out + start[1], *o2 = out + start[2], *o3 = out + start[3];
+    uint8_t *e0 = o0 + cnt[0], *e1 = o1 + cnt[1], *e2 = o2 + cnt[2], *e3 = o3 + cnt[3];
     const uint8_t *p0 = rd[0].p, *p1 = rd[1].p, *p2 = rd[2].p, *p3 = rd[3].p;
     uint64_t b0 = 0, b1 = 0, b2 = 0, b3 = 0;
     unsigned n0 = 0, n1 = 0, n2 = 0, n3 = 0;
-    /* Fast loop: 5 pair steps per stream per refill (56 bits ≥ 5 × 11) while every stream has 8
-     * readable bytes and more than 10 symbols left (so no step writes past its segment).
-     * Segment 3 is never longer than the others. */
-    uint8_t *stop3 = cnt[3] > 10 ? o3 + cnt[3] - 10 : o3;
-    while (o3 < stop3 && (size_t)(o0 - out) + 10 < start[0] + cnt[0] &&
-           (size_t)(o1 - out) + 10 < start[1] + cnt[1] &&
-           (size_t)(o2 - out) + 10 < start[2] + cnt[2] && p0 + 8 <= rd[0].end &&
-           p1 + 8 <= rd[1].end && p2 + 8 <= rd[2].end && p3 + 8 <= rd[3].end) {
-        ENTROPY_REFILL(0);
-        ENTROPY_REFILL(1);
-        ENTROPY_REFILL(2);
-        ENTROPY_REFILL(3);
-        for (int t = 0; t < 5; t++) {
-            ENTROPY_PAIR(0);
-            ENTROPY_PAIR(1);
-            ENTROPY_PAIR(2);
-            ENTROPY_PAIR(3);
+    /* Fast loop in batches: a batch runs as many iterations as every stream can surely take
+     * without writing past its segment or reading past its bytes, so the loop has no checks. */
+    for (;;) {
+        size_t it = entropy_safe_iters((size_t)(e0 - o0), (size_t)(rd[0].end - p0));
+        size_t t1 = entropy_safe_iters((size_t)(e1 - o1), (size_t)(rd[1].end - p1));
+        size_t t2 = entropy_safe_iters((size_t)(e2 - o2), (size_t)(rd[2].end - p2));
+        size_t t3 = entropy_safe_iters((size_t)(e3 - o3), (size_t)(rd[3].end - p3));
+        it = it < t1 ? it : t1;
+        it = it < t2 ? it : t2;
+        it = it < t3 ? it : t3;
+        if (it == 0)
+            break;
+        for (; it > 0; it--) {
+            ENTROPY_REFILL(0);
+            ENTROPY_REFILL(1);
+            ENTROPY_REFILL(2);
+            ENTROPY_REFILL(3);
+            for (int t = 0; t < ENTROPY_STEPS; t++) {
+                ENTROPY_STEP(0);
+                ENTROPY_STEP(1);
+                ENTROPY_STEP(2);
+                ENTROPY_STEP(3);
+            }
         }
     }
-    uint8_t *o[4] = {o0, o1, o2, o3};
+    uint8_t *o[4] = {o0, o1, o2, o3}, *e[4] = {e0, e1, e2, e3};
     const uint8_t *p[4] = {p0, p1, p2, p3};
     uint64_t b[4] = {b0, b1, b2, b3};
     unsigned nb[4] = {n0, n1, n2, n3};
@@ -494,8 +671,11 @@ static int entropy_decode4(uint8_t *out, size_t n, entropy_reader rd[4], const u
         rd[k].p = p[k];
         rd[k].bits = b[k];
         rd[k].nb = nb[k];
+        /* A stream the others held back (its codes shorter or longer than theirs) goes on
+         * alone at full speed before the careful path. */
+        o[k] = entropy_decode1(o[k], e[k], &rd[k], multi);
         int rc = entropy_finish(out + start[k], cnt[k], (size_t)(o[k] - (out + start[k])), &rd[k],
-                                table, k);
+                                multi, len, k);
         if (rc != 0)
             return rc;
     }
@@ -564,14 +744,14 @@ int weft_entropy_decode(uint8_t *out, size_t n, const uint8_t *in, size_t in_len
             return weft_err_set(WEFT_ECORRUPT, "entropy: bit streams truncated");
         total += sl[k];
     }
-    uint16_t table[ETABLE];
-    for (unsigned s = 0; s < 256; s++) {
-        unsigned l = code.len[s];
-        if (l == 0)
+    uint8_t syms[256];
+    unsigned n_syms = 0, min_len = EB;
+    for (unsigned s = first; s <= last; s++) {
+        if (len[s] == 0)
             continue;
-        uint16_t e = (uint16_t)(s | l << 8);
-        for (unsigned i = code.code[s]; i < ETABLE; i += 1u << l)
-            table[i] = e;
+        syms[n_syms++] = (uint8_t)s;
+        if (len[s] < min_len)
+            min_len = len[s];
     }
     entropy_reader rd[4];
     const uint8_t *q = p;
@@ -579,15 +759,13 @@ int weft_entropy_decode(uint8_t *out, size_t n, const uint8_t *in, size_t in_len
         rd[k] = (entropy_reader){.p = q, .end = q + sl[k], .start = q, .bits = 0, .nb = 0};
         q += sl[k];
     }
-    int rc;
-    if (n >= 4 * ETABLE) {
-        uint32_t pair[ETABLE];
-        entropy_pair_table(pair, table);
-        rc = entropy_decode4(out, n, rd, table, pair);
-    } else {
-        /* Small blocks: building the pair table would cost more than it saves. */
-        rc = entropy_decode_small(out, n, rd, table);
-    }
+    uint64_t table[2 * ETABLE];
+    const uint64_t *t = table + ETABLE;
+    if (n >= ENTROPY_MULTI_MIN_N)
+        entropy_multi_table(table, &code, syms, n_syms, min_len);
+    else
+        entropy_single_table(table + ETABLE, &code, syms, n_syms);
+    int rc = entropy_decode4(out, n, rd, t, code.len);
     if (rc != 0)
         return rc;
     *consumed = (size_t)(q - in);

@@ -84,3 +84,21 @@ void weft_tensor__float_join(uint8_t *out, const uint8_t *const planes[4], size_
         weft_tensor__store32(out + 4 * i, r >> 1 | r << 31);
     }
 }
+
+int weft_tensor__plane_is_noise(const uint8_t *plane, size_t n)
+{
+    enum { RUNS = 32, RUN = 64, S = RUNS * RUN };
+    if (n < 8192)
+        return 0;
+    uint32_t c[256] = {0};
+    size_t step = (n - RUN) / (RUNS - 1);
+    for (size_t r = 0; r < RUNS; r++)
+        for (size_t i = 0; i < RUN; i++)
+            c[plane[r * step + i]]++;
+    uint64_t s2 = 0;
+    for (int v = 0; v < 256; v++)
+        s2 += (uint64_t)c[v] * c[v];
+    /* Uniform bytes give E[sum c^2] = S + S(S-1)/256; measured BF16 mantissa planes stay under
+     * 1.10 times that, and Huffman gains nothing below about 1.3 times. */
+    return s2 * 100 <= 115 * ((uint64_t)S + (uint64_t)S * (S - 1) / 256);
+}

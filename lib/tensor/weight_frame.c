@@ -155,10 +155,16 @@ static size_t frame_encode_planes(weft_weight_codec *c, uint8_t *out, int method
     else
         weft_tensor__xor_split(c->planes, el, base + head, n, esize);
     for (size_t k = 0; k < esize; k++) {
-        size_t used = 0;
-        /* Room is exact: each block is at most n + 1 bytes. */
-        if (weft_entropy_encode(p, n + 1, &used, c->planes + k * n, n) != 0)
+        size_t used = n + 1;
+        const uint8_t *plane = c->planes + k * n;
+        if (method == WEFT_WEIGHT_FLOAT && k > 0 && weft_tensor__plane_is_noise(plane, n)) {
+            /* Mantissa noise: the stored block the coder would pick, without its histogram. */
+            p[0] = WEFT_ENTROPY_STORED;
+            memcpy(p + 1, plane, n);
+        } else if (weft_entropy_encode(p, n + 1, &used, plane, n) != 0) {
+            /* Room is exact: each block is at most n + 1 bytes. */
             return (size_t)-1;
+        }
         p += used;
     }
     memcpy(p, data + head + n * esize, tail);

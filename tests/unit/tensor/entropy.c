@@ -178,6 +178,289 @@ static void test_tensor_entropy_rejects_malformed(void **state)
     }
 }
 
+/* A Huffman block written here from the format in docs/internals/codecs.md, independently of
+ * the encoder: canonical codes (shorter first, then by symbol) from the given lengths, each
+ * code's first bit (its most significant) written first, LSB-first within bytes, four streams
+ * over quarters of the symbols. Returns the block length; stream k's byte length goes to
+ * sl_out[k] when sl_out is not NULL. */
+typedef struct hand_code {
+    uint8_t len[256];
+    uint16_t code[256];
+} hand_code;
+
+static void hand_assign(hand_code *c, const uint8_t len[256])
+{
+    memcpy(c->len, len, 256);
+    uint32_t next = 0;
+    for (unsigned l = 1; l <= 11; l++) {
+        for (unsigned v = 0; v < 256; v++) {
+            if (len[v] != l)
+                continue;
+            c->code[v] = (uint16_t)next;
+            next++;
+        }
+        next <<= 1;
+    }
+}
+
+static size_t hand_put_varint(uint8_t *p, size_t v)
+{
+    size_t i = 0;
+    while (v >= 0x80) {
+        p[i++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[i++] = (uint8_t)v;
+    return i;
+}
+
+static size_t hand_block(uint8_t *out, const hand_code *c, const uint8_t *in, size_t n,
+                         size_t sl_out[4])
+{
+    unsigned first = 0, last = 255;
+    while (c->len[first] == 0)
+        first++;
+    while (c->len[last] == 0)
+        last--;
+    uint8_t *p = out;
+    *p++ = WEFT_ENTROPY_HUFFMAN;
+    *p++ = (uint8_t)first;
+    *p++ = (uint8_t)last;
+    for (unsigned v = first; v <= last; v += 2)
+        *p++ = (uint8_t)(c->len[v] | (v + 1 <= last ? c->len[v + 1] : 0) << 4);
+    /* Streams into scratch first: their lengths precede them. */
+    static uint8_t streams[4][80000];
+    size_t sl[4], q = (n + 3) / 4;
+    for (unsigned k = 0; k < 4; k++) {
+        size_t s = q * k < n ? q * k : n, e = q * (k + 1) < n ? q * (k + 1) : n, bit = 0;
+        memset(streams[k], 0, sizeof streams[k]);
+        for (size_t i = s; i < e; i++)
+            for (int b = c->len[in[i]] - 1; b >= 0; b--, bit++)
+                streams[k][bit / 8] |= (uint8_t)(((c->code[in[i]] >> b) & 1) << (bit % 8));
+        sl[k] = (bit + 7) / 8;
+        if (sl_out != NULL)
+            sl_out[k] = sl[k];
+    }
+    for (unsigned k = 0; k < 4; k++)
+        p += hand_put_varint(p, sl[k]);
+    for (unsigned k = 0; k < 4; k++) {
+        memcpy(p, streams[k], sl[k]);
+        p += sl[k];
+    }
+    return (size_t)(p - out);
+}
+
+/* Decodes a block from an exactly sized copy into an exactly sized output (ASan sees any byte
+ * read or written outside), returns the decoder's result. */
+static int exact_decode(uint8_t *dec_out, const uint8_t *blk, size_t len, size_t n, size_t *used)
+{
+    uint8_t *b = malloc(len ? len : 1), *o = malloc(n ? n : 1);
+    assert_non_null(b);
+    assert_non_null(o);
+    memcpy(b, blk, len);
+    int rc = weft_entropy_decode(o, n, b, len, used);
+    if (rc == 0 && dec_out != NULL)
+        memcpy(dec_out, o, n);
+    free(b);
+    free(o);
+    return rc;
+}
+
+/* Code length shapes: a two-symbol code, a 1..11 staircase, four 2-bit codes, flat 8-bit codes
+ * over all 256 symbols, a 1-bit symbol with 11-bit neighbours, and an exponent-like code. */
+static unsigned shape_lengths(uint8_t len[256], unsigned shape)
+{
+    memset(len, 0, 256);
+    switch (shape) {
+    case 0: len[3] = len[250] = 1; return 2;
+    case 1: /* 1, 2, ..., 10, 11, 11: Kraft sum 1 */
+        for (unsigned l = 1; l <= 11; l++)
+            len[100 + l] = (uint8_t)l;
+        len[7] = 11;
+        return 12;
+    case 2: len[0] = len[1] = len[2] = len[255] = 2; return 4;
+    case 3: memset(len, 8, 256); return 256;
+    case 4:          /* one 1-bit symbol and a long tail of 9- and 11-bit codes */
+        len[40] = 1; /* 1/2 */
+        len[41] = 2; /* 1/4 */
+        len[42] = 3; /* 1/8 */
+        for (unsigned v = 0; v < 32; v++)
+            len[60 + v] = 9; /* 32 / 512 = 1/16 */
+        for (unsigned v = 0; v < 128; v++)
+            len[128 + v] = 11; /* 128 / 2048 = 1/16 */
+        return 3 + 32 + 128;
+    default: /* exponent-like: 2, 2, 3, 3, 3, 4, 5, then rare 10- and 11-bit symbols */
+        len[120] = len[121] = 2;            /* 1/2 */
+        len[119] = len[122] = len[118] = 3; /* 3/8 */
+        len[123] = 4;                       /* 1/16 */
+        len[117] = 5;                       /* 1/32 */
+        for (unsigned v = 0; v < 16; v++)
+            len[200 + v] = 10; /* 16 / 1024 = 1/64 */
+        for (unsigned v = 0; v < 32; v++)
+            len[130 + v] = 11; /* 32 / 2048 = 1/64 */
+        return 7 + 16 + 32;
+    }
+}
+
+/* Symbols for a shape: mode 0 follows the code (each symbol about 2^-len), mode 1 only the
+ * shortest code (most symbols per table lookup), mode 2 only the longest codes, mode 3 uniform
+ * over the symbols that have a code. */
+static void shape_fill(uint8_t *p, size_t n, const uint8_t len[256], unsigned mode, uint64_t seed)
+{
+    uint8_t syms[256], shortest = 0, longest = 0;
+    unsigned m = 0;
+    for (unsigned v = 0; v < 256; v++) {
+        if (len[v] == 0)
+            continue;
+        syms[m++] = (uint8_t)v;
+        if (len[shortest] == 0 || len[v] < len[shortest])
+            shortest = (uint8_t)v;
+        if (len[v] >= len[longest])
+            longest = (uint8_t)v;
+    }
+    /* by_code[l][code] = symbol + 1 for the canonical code of length l (hand_assign's). */
+    static uint16_t by_code[12][2048];
+    hand_code hc;
+    hand_assign(&hc, len);
+    memset(by_code, 0, sizeof by_code);
+    for (unsigned v = 0; v < 256; v++)
+        if (len[v] != 0)
+            by_code[len[v]][hc.code[v]] = (uint16_t)(v + 1);
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = tu_next(&s);
+        if (mode == 1) {
+            p[i] = shortest;
+        } else if (mode == 2) {
+            p[i] = r & 1 ? longest : syms[r % m];
+            if (len[p[i]] < len[longest])
+                p[i] = longest;
+        } else if (mode == 3) {
+            p[i] = syms[r % m];
+        } else {
+            /* Walk the code tree with fair coin flips: symbol v comes with chance 2^-len[v]. */
+            uint32_t code = 0;
+            p[i] = syms[0];
+            for (unsigned l = 1; l <= 11; l++) {
+                code = code << 1 | (uint32_t)(r & 1);
+                r >>= 1;
+                if (by_code[l][code] != 0) {
+                    p[i] = (uint8_t)(by_code[l][code] - 1);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/* The decoder against hand-made blocks of every shape, every size 1..300 and sizes around the
+ * multi-symbol table's threshold and its fast loop's margins, so every stream tail case and
+ * every last lookup that straddles a stream's end are hit. */
+static void test_tensor_entropy_decoder_shapes(void **state)
+{
+    (void)state;
+    static uint8_t in[20000], dec[20000], blk[28000]; /* 20000 codes of 11 bits fit */
+    static const size_t big[] = {4095, 4096, 4097, 4099,  4100, 4127,
+                                 4160, 5000, 8191, 12347, 20000};
+    hand_code c;
+    for (unsigned shape = 0; shape < 6; shape++) {
+        uint8_t len[256];
+        shape_lengths(len, shape);
+        hand_assign(&c, len);
+        for (unsigned mode = 0; mode < 4; mode++) {
+            for (size_t t = 0; t < 300 + sizeof big / sizeof big[0]; t++) {
+                size_t n = t < 300 ? t + 1 : big[t - 300];
+                shape_fill(in, n, len, mode, shape * 1000 + mode * 100 + t);
+                size_t bl = hand_block(blk, &c, in, n, NULL);
+                size_t used = 0;
+                assert_int_equal(exact_decode(dec, blk, bl, n, &used), 0);
+                assert_int_equal(used, bl);
+                assert_memory_equal(dec, in, n);
+            }
+        }
+    }
+}
+
+/* Corrupt Huffman blocks, small and large: a stream one byte short (length fixed up), one
+ * byte long (a spare zero byte), bytes moved from one stream to the next, and flipped bits.
+ * Every one is WEFT_ECORRUPT or decodes in bounds; none reads or writes outside (ASan). */
+static void test_tensor_entropy_decoder_corrupt(void **state)
+{
+    (void)state;
+    static uint8_t in[20000], blk[28000], bad[28100];
+    static const size_t sizes[] = {9, 40, 257, 1000, 4096, 6001, 20000};
+    hand_code c;
+    for (unsigned shape = 0; shape < 6; shape++) {
+        uint8_t len[256];
+        shape_lengths(len, shape);
+        hand_assign(&c, len);
+        for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+            size_t n = sizes[t], sl[4], used = 0;
+            shape_fill(in, n, len, 0, 77 + shape * 10 + t);
+            size_t bl = hand_block(blk, &c, in, n, sl);
+            size_t hdr = bl - (sl[0] + sl[1] + sl[2] + sl[3]);
+            /* Header without the four varints: where they start. */
+            size_t vstart = hdr;
+            for (unsigned k = 0; k < 4; k++)
+                vstart -= sl[k] < 128 ? 1 : sl[k] < 16384 ? 2 : 3;
+            for (unsigned k = 0; k < 4; k++) {
+                for (int delta = -1; delta <= 1; delta += 2) {
+                    if (delta < 0 && sl[k] == 0)
+                        continue;
+                    /* Rebuild the block with stream k one byte shorter (its last byte dropped)
+                     * or longer (a zero byte added). */
+                    size_t nsl[4] = {sl[0], sl[1], sl[2], sl[3]};
+                    nsl[k] = (size_t)((ptrdiff_t)sl[k] + delta);
+                    uint8_t *p = bad;
+                    memcpy(p, blk, vstart);
+                    p += vstart;
+                    for (unsigned j = 0; j < 4; j++)
+                        p += hand_put_varint(p, nsl[j]);
+                    const uint8_t *src = blk + hdr;
+                    for (unsigned j = 0; j < 4; j++) {
+                        size_t take = nsl[j] < sl[j] ? nsl[j] : sl[j];
+                        memcpy(p, src, take);
+                        if (nsl[j] > sl[j])
+                            memset(p + take, 0, nsl[j] - take);
+                        p += nsl[j];
+                        src += sl[j];
+                    }
+                    int rc = exact_decode(NULL, bad, (size_t)(p - bad), n, &used);
+                    assert_int_equal(rc, WEFT_ECORRUPT);
+                }
+            }
+            /* The streams' bytes, boundaries moved: one byte from stream k to stream k + 1. */
+            for (unsigned k = 0; k < 3; k++) {
+                if (sl[k] == 0)
+                    continue;
+                size_t nsl[4] = {sl[0], sl[1], sl[2], sl[3]};
+                nsl[k]--;
+                nsl[k + 1]++;
+                uint8_t *p = bad;
+                memcpy(p, blk, vstart);
+                p += vstart;
+                for (unsigned j = 0; j < 4; j++)
+                    p += hand_put_varint(p, nsl[j]);
+                memcpy(p, blk + hdr, bl - hdr);
+                p += bl - hdr;
+                int rc = exact_decode(NULL, bad, (size_t)(p - bad), n, &used);
+                assert_true(rc == WEFT_ECORRUPT || rc == 0);
+            }
+            /* The block truncated anywhere in its last 40 bytes, and flipped bits. */
+            for (size_t cut = bl > 40 ? bl - 40 : 0; cut < bl; cut++)
+                assert_int_equal(exact_decode(NULL, blk, cut, n, &used), WEFT_ECORRUPT);
+            uint64_t s = shape * 31 + t;
+            for (int round = 0; round < 60; round++) {
+                memcpy(bad, blk, bl);
+                size_t at = hdr + (size_t)(tu_next(&s) % (bl - hdr));
+                bad[at] ^= (uint8_t)(1u << (tu_next(&s) % 8));
+                int rc = exact_decode(NULL, bad, bl, n, &used);
+                assert_true(rc == WEFT_ECORRUPT || (rc == 0 && used == bl));
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +468,8 @@ int main(void)
         cmocka_unit_test(test_tensor_entropy_modes),
         cmocka_unit_test(test_tensor_entropy_length_limit),
         cmocka_unit_test(test_tensor_entropy_rejects_malformed),
+        cmocka_unit_test(test_tensor_entropy_decoder_shapes),
+        cmocka_unit_test(test_tensor_entropy_decoder_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 
 #include "tensor/codec_internal.h"
 #include "unit/testutil.h"
+#include "weft/entropy.h"
 #include "weft/weight_codec.h"
 
 /* The spec's transforms, written plainly (the library's versions have SIMD paths). */
@@ -420,6 +421,54 @@ static void test_tensor_weight_frame_rejects_malformed(void **state)
     assert_null(weft_weight_dtype_name(4));
 }
 
+/* BF16 of a float, round to nearest even (finite inputs). */
+static uint16_t noise_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+}
+
+/* The float codec's shortcut for mantissa planes: noise is recognised (Gaussian weights' low
+ * plane, random bytes), anything an order-0 coder could shrink is not (a run of equal bytes
+ * anywhere, the skewed mantissas of values near 1), and the frame it leads to is no larger than
+ * the entropy coder's own choice. */
+static void test_tensor_weight_plane_noise(void **state)
+{
+    (void)state;
+    enum { N = 32768 };
+    static uint8_t plane[N], planes[2 * N], words[2 * N], block[N + 1];
+    tu_fill_random(plane, N, 9);
+    assert_int_equal(weft_tensor__plane_is_noise(plane, N), 1);
+    assert_int_equal(weft_tensor__plane_is_noise(plane, 8191), 0); /* too small to judge */
+    /* A run of n/32 + 64 zero bytes at any offset is seen. */
+    for (size_t at = 0; at + N / 32 + 64 <= N; at += 997) {
+        tu_fill_random(plane, N, 9);
+        memset(plane + at, 0, N / 32 + 64);
+        assert_int_equal(weft_tensor__plane_is_noise(plane, N), 0);
+    }
+    /* Gaussian weights (the synthetic models' kind) and values near 1 (norm vectors). */
+    uint64_t s = 3;
+    for (int kind = 0; kind < 2; kind++) {
+        for (size_t i = 0; i < N; i++) {
+            double u1 = ((double)(tu_next(&s) >> 11) + 0.5) / 9007199254740992.0;
+            double u2 = (double)(tu_next(&s) >> 11) / 9007199254740992.0;
+            double g = sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+            uint16_t w = noise_bf16((float)(kind == 0 ? 0.02 * g : 1.0 + 0.02 * g));
+            memcpy(words + 2 * i, &w, 2);
+        }
+        weft_tensor__float_split(planes, words, N, 2);
+        int noise = weft_tensor__plane_is_noise(planes + N, N);
+        assert_int_equal(noise, kind == 0);
+        size_t used = 0;
+        assert_int_equal(weft_entropy_encode(block, sizeof block, &used, planes + N, N), 0);
+        if (noise)
+            assert_int_equal(block[0], WEFT_ENTROPY_STORED); /* the coder agrees */
+        else
+            assert_true(used < N * 9 / 10); /* and here it gains */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_tensor_weight_layout_phases),
         cmocka_unit_test(test_tensor_weight_frame_ratios),
         cmocka_unit_test(test_tensor_weight_frame_rejects_malformed),
+        cmocka_unit_test(test_tensor_weight_plane_noise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
