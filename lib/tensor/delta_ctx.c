@@ -10,15 +10,17 @@
  *
  * The encoder picks the boundaries per span: a histogram of the symbols per base exponent
  * (the lowest exponents folded into one group), then the cheapest partition of the exponent
- * groups into 1..4 contiguous classes by dynamic programming over an estimate of the Huffman
- * cost (at least one bit per symbol, plus each block's code-length table). */
+ * groups into 1..kmax contiguous classes by dynamic programming over an estimate of the Huffman
+ * cost of the symbol blocks (at least one bit per symbol, plus each block's code-length table;
+ * the escapes are one set of planes for the whole span, in element order, whatever the
+ * classes). */
 #include "tensor/codec_internal.h"
 
 #if !defined(__x86_64__) && !defined(__i386__)
 /* Never called off x86 (weft_tensor__use_avx512_vbmi2 is 0); defined so the reference links. */
 size_t weft_tensor__ctx_join16_avx512(uint8_t *out, const weft_tensor__ctx *cx,
-                                      const uint8_t *const a[4], const uint8_t *const words[4],
-                                      size_t pa[4], size_t pe[4], const uint8_t *base, size_t n)
+                                      const uint8_t *const a[4], const uint8_t *words, size_t pa[4],
+                                      size_t *pe, const uint8_t *base, size_t n)
 {
     (void)out, (void)cx, (void)a, (void)words, (void)pa, (void)pe, (void)base, (void)n;
     return 0;
@@ -103,11 +105,12 @@ static float ctx_block_bits(const uint32_t *h, uint32_t total, unsigned first, u
 }
 
 void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t *fine,
-                             const uint8_t *base, size_t n, size_t esize, unsigned shift)
+                             const uint8_t *base, size_t n, size_t esize, unsigned shift,
+                             unsigned kmax)
 {
-    const size_t planes = esize + 1, gstride = planes * 256;
+    const size_t planes = 1, gstride = 256;
     weft_tensor__ctx_init(cx);
-    if (n < 256)
+    if (n < 256 || kmax < 2)
         return;
     uint32_t amax = 0;
     for (size_t i = 0; i < n; i++) {
@@ -122,14 +125,8 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
         uint32_t e = ctx_abs(base + esize * i, esize) >> shift;
         uint32_t g = e > elow ? e - elow : 0;
         uint32_t z = ctx_z(fine, base, i, esize);
-        uint32_t *h = hist + g * gstride;
         gcount[g]++;
-        h[z < 255 ? z : 255]++;
-        if (z >= 255) {
-            uint32_t x = z - 255;
-            for (size_t k = 0; k < esize; k++)
-                h[256 * (1 + k) + (uint8_t)(x >> (8 * (esize - 1 - k)))]++;
-        }
+        hist[g * gstride + (z < 255 ? z : 255)]++;
     }
     /* Fold the sparse low groups (1/32 of the elements at most) into the lowest kept one: a
      * class of them would not pay for its tables, and fewer groups make the search cheap. */
@@ -147,8 +144,8 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
     }
     /* The non-empty groups, in order of magnitude, with each plane's count and symbol range. */
     unsigned grp[WEFT_TENSOR_CTX_GROUPS], m = 0;
-    uint32_t tot[WEFT_TENSOR_CTX_GROUPS][5];
-    uint16_t lo[WEFT_TENSOR_CTX_GROUPS][5], hi[WEFT_TENSOR_CTX_GROUPS][5];
+    uint32_t tot[WEFT_TENSOR_CTX_GROUPS][1];
+    uint16_t lo[WEFT_TENSOR_CTX_GROUPS][1], hi[WEFT_TENSOR_CTX_GROUPS][1];
     for (unsigned g = g0; g < WEFT_TENSOR_CTX_GROUPS; g++) {
         if (gcount[g] == 0)
             continue;
@@ -173,11 +170,11 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
         return;
     /* cost[i][j]: bits of one class made of groups grp[i..j]. */
     float cost[WEFT_TENSOR_CTX_GROUPS][WEFT_TENSOR_CTX_GROUPS];
-    uint32_t run[5 * 256];
+    uint32_t run[256];
     for (unsigned i = 0; i < m; i++) {
         memset(run, 0, gstride * sizeof *run);
-        uint32_t rt[5] = {0};
-        unsigned rf[5] = {256, 256, 256, 256, 256}, rl[5] = {0};
+        uint32_t rt[1] = {0};
+        unsigned rf[1] = {256}, rl[1] = {0};
         for (unsigned j = i; j < m; j++) {
             float bits = 0;
             for (size_t k = 0; k < planes; k++) {
@@ -202,7 +199,9 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
         best[0][j] = cost[0][j];
         from[0][j] = 0;
     }
-    for (unsigned k = 1; k < WEFT_TENSOR_CTX_MAX; k++) {
+    if (kmax > WEFT_TENSOR_CTX_MAX)
+        kmax = WEFT_TENSOR_CTX_MAX;
+    for (unsigned k = 1; k < kmax; k++) {
         for (unsigned j = 0; j < m; j++) {
             best[k][j] = 1e30f;
             from[k][j] = 0;
@@ -217,7 +216,7 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
     }
     /* Each class beyond the first costs a threshold and a count in the header (~6 bytes). */
     unsigned kbest = 0;
-    for (unsigned k = 1; k < WEFT_TENSOR_CTX_MAX && k < m; k++)
+    for (unsigned k = 1; k < kmax && k < m; k++)
         if (best[k][m - 1] + 48.0f * (float)k < best[kbest][m - 1] + 48.0f * (float)kbest)
             kbest = k;
     cx->k = kbest + 1;
@@ -247,16 +246,13 @@ void weft_tensor__ctx_count(weft_tensor__ctx *cx, const uint8_t *fine, const uin
 void weft_tensor__ctx_split(uint8_t *planes, const weft_tensor__ctx *cx, const uint8_t *fine,
                             const uint8_t *base, size_t n, size_t esize)
 {
-    uint8_t *a[WEFT_TENSOR_CTX_MAX], *esc[WEFT_TENSOR_CTX_MAX];
-    size_t pa[WEFT_TENSOR_CTX_MAX] = {0}, pe[WEFT_TENSOR_CTX_MAX] = {0};
+    uint8_t *a[WEFT_TENSOR_CTX_MAX], *esc = planes + n;
+    size_t pa[WEFT_TENSOR_CTX_MAX] = {0}, pe = 0, e = 0;
     uint8_t *p = planes;
     for (unsigned c = 0; c < cx->k; c++) {
         a[c] = p;
         p += cx->n[c];
-    }
-    for (unsigned c = 0; c < cx->k; c++) {
-        esc[c] = p;
-        p += esize * cx->e[c];
+        e += cx->e[c];
     }
     for (size_t i = 0; i < n; i++) {
         unsigned c = ctx_class(cx, ctx_abs(base + esize * i, esize));
@@ -268,18 +264,18 @@ void weft_tensor__ctx_split(uint8_t *planes, const weft_tensor__ctx *cx, const u
         a[c][pa[c]++] = 255;
         uint32_t x = z - 255;
         for (size_t k = 0; k < esize; k++)
-            esc[c][k * cx->e[c] + pe[c]] = (uint8_t)(x >> (8 * (esize - 1 - k)));
-        pe[c]++;
+            esc[k * e + pe] = (uint8_t)(x >> (8 * (esize - 1 - k)));
+        pe++;
     }
 }
 
 int weft_tensor__ctx_join(uint8_t *out, const weft_tensor__ctx *cx, const uint8_t *const a[4],
-                          const uint8_t *const words[4], const uint8_t *base, size_t n,
+                          const uint8_t *words, size_t e, const uint8_t *base, size_t n,
                           size_t esize, int simd)
 {
-    size_t pa[WEFT_TENSOR_CTX_MAX] = {0}, pe[WEFT_TENSOR_CTX_MAX] = {0}, i = 0;
+    size_t pa[WEFT_TENSOR_CTX_MAX] = {0}, pe = 0, i = 0;
     if (simd && esize == 2 && weft_tensor__use_avx512_vbmi2())
-        i = weft_tensor__ctx_join16_avx512(out, cx, a, words, pa, pe, base, n);
+        i = weft_tensor__ctx_join16_avx512(out, cx, a, words, pa, &pe, base, n);
     for (unsigned c = 0; c < cx->k; c++)
         if (pa[c] > cx->n[c])
             return -1;
@@ -289,11 +285,10 @@ int weft_tensor__ctx_join(uint8_t *out, const weft_tensor__ctx *cx, const uint8_
             return -1;
         uint32_t z = a[c][pa[c]++];
         if (z == 255) {
-            if (pe[c] >= cx->e[c])
+            if (pe >= e)
                 return -1;
-            z = esize == 2 ? weft_tensor__load16(words[c] + 2 * pe[c])
-                           : weft_tensor__load32(words[c] + 4 * pe[c]);
-            pe[c]++;
+            z = esize == 2 ? weft_tensor__load16(words + 2 * pe) : weft_tensor__load32(words + 4 * pe);
+            pe++;
         }
         if (esize == 2) {
             uint16_t d = (uint16_t)(z >> 1 ^ ((z & 1) ? 0xffff : 0));

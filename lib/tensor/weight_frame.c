@@ -20,7 +20,8 @@ struct weft_weight_codec {
     uint8_t *planes; /* split planes (encode) or decoded planes (decode): 2 * alloc bytes */
     uint8_t *try_buf, *best_buf;
     uint8_t *words; /* DIFF_ESC escape words (decode) */
-    uint32_t *hist; /* DIFF_CTX class choice (encode): WEFT_TENSOR_CTX_GROUPS * 5 * 256 */
+    uint32_t *hist; /* DIFF_CTX class choice (encode): WEFT_TENSOR_CTX_GROUPS * 256 */
+    unsigned ctx_max; /* most DIFF_CTX classes the encoder uses */
     size_t alloc;
 };
 
@@ -29,7 +30,13 @@ int weft_weight_codec_new(weft_weight_codec **out)
     *out = calloc(1, sizeof **out);
     if (*out == NULL)
         return weft_err_set(WEFT_ENOMEM, "weight codec: out of memory");
+    (*out)->ctx_max = WEFT_TENSOR_CTX_ENCODE_MAX;
     return 0;
+}
+
+void weft_tensor__codec_set_ctx_max(struct weft_weight_codec *c, unsigned kmax)
+{
+    c->ctx_max = kmax;
 }
 
 void weft_weight_codec_free(weft_weight_codec *c)
@@ -51,7 +58,7 @@ void weft_weight_codec_free(weft_weight_codec *c)
 static int codec_reserve(weft_weight_codec *c, size_t len)
 {
     if (c->hist == NULL) {
-        c->hist = malloc(WEFT_TENSOR_CTX_GROUPS * 5 * 256 * sizeof *c->hist);
+        c->hist = malloc(WEFT_TENSOR_CTX_GROUPS * 256 * sizeof *c->hist);
         if (c->hist == NULL)
             return weft_err_set(WEFT_ENOMEM, "weight codec: out of memory");
     }
@@ -160,19 +167,20 @@ static size_t frame_encode_ctx(weft_weight_codec *c, uint8_t *out, weft_tensor__
         p += weft_tensor__put_varint(p, cx->thr[k]);
     for (unsigned k = 0; k + 1 < cx->k; k++)
         p += weft_tensor__put_varint(p, cx->n[k]);
-    const uint8_t *src = c->planes, *esc = c->planes + n;
+    const uint8_t *src = c->planes;
+    size_t used = 0, e = 0;
     for (unsigned k = 0; k < cx->k; k++) {
-        size_t used = 0;
         if (weft_entropy_encode(p, cx->n[k] + 1, &used, src, cx->n[k]) != 0)
             return (size_t)-1;
         p += used;
         src += cx->n[k];
-        for (size_t j = 0; j < esize; j++) {
-            if (weft_entropy_encode(p, cx->e[k] + 1, &used, esc, cx->e[k]) != 0)
-                return (size_t)-1;
-            p += used;
-            esc += cx->e[k];
-        }
+        e += cx->e[k];
+    }
+    for (size_t j = 0; j < esize; j++) {
+        if (weft_entropy_encode(p, e + 1, &used, src, e) != 0)
+            return (size_t)-1;
+        p += used;
+        src += e;
     }
     memcpy(p, data + head + n * esize, tail);
     p += tail;
@@ -258,7 +266,7 @@ static int frame_encode_span(weft_weight_codec *c, size_t *size_out, int *method
             frame_split_span(len, esize, s->phase, &head, &n, &tail);
             weft_tensor__ctx cx;
             weft_tensor__ctx_choose(&cx, c->hist, data + head, s->base + head, n, esize,
-                                    frame_exp_shift(s->dtype));
+                                    frame_exp_shift(s->dtype), c->ctx_max);
             if (cx.k > 1) {
                 sz = frame_encode_ctx(c, c->try_buf, &cx, data, s->base, len, esize, s->phase);
                 FRAME_TAKE(WEFT_WEIGHT_DIFF_CTX, sz);
@@ -554,10 +562,11 @@ static int frame_decode_classes(weft_weight_codec *c, uint8_t *el, const uint8_t
         p += used;
     }
     cx.n[cx.k - 1] = left;
-    const uint8_t *a[4] = {NULL, NULL, NULL, NULL}, *words[4] = {NULL, NULL, NULL, NULL};
-    uint8_t *q = c->planes, *w = c->words;
+    const uint8_t *a[4] = {NULL, NULL, NULL, NULL}, *pl[4] = {NULL, NULL, NULL, NULL};
+    uint8_t *q = c->planes;
+    size_t e = 0;
     for (unsigned k = 0; k < cx.k; k++) {
-        const uint8_t *sym, *pl[4] = {NULL, NULL, NULL, NULL};
+        const uint8_t *sym;
         int rc = frame_plane(&sym, q, &p, end, cx.n[k], index);
         if (rc != 0)
             return rc;
@@ -566,18 +575,16 @@ static int frame_decode_classes(weft_weight_codec *c, uint8_t *el, const uint8_t
         memset(q + cx.n[k], 0, 64);
         a[k] = q;
         q += cx.n[k] + 64;
-        cx.e[k] = weft_tensor__count_escapes(a[k], cx.n[k]);
-        for (size_t j = 0; j < esize; j++) {
-            rc = frame_plane(&pl[j], q, &p, end, cx.e[k], index);
-            if (rc != 0)
-                return rc;
-            q += cx.e[k];
-        }
-        weft_tensor__esc_words(w, pl, cx.e[k], esize);
-        words[k] = w;
-        w += esize * cx.e[k] + esize + 64;
+        e += weft_tensor__count_escapes(a[k], cx.n[k]);
     }
-    if (weft_tensor__ctx_join(el, &cx, a, words, base, n, esize, 1) != 0)
+    for (size_t j = 0; j < esize; j++) {
+        int rc = frame_plane(&pl[j], q, &p, end, e, index);
+        if (rc != 0)
+            return rc;
+        q += e;
+    }
+    weft_tensor__esc_words(c->words, pl, e, esize);
+    if (weft_tensor__ctx_join(el, &cx, a, c->words, e, base, n, esize, 1) != 0)
         return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: class sizes do not match the base",
                             index);
     *pp = p;

@@ -21,11 +21,11 @@
  * stream positions stay in registers. Expands into zero and OR, so the classes do not chain. */
 static inline __attribute__((always_inline, target("avx512vbmi2"))) size_t
 ctx_join16(uint8_t *out, const weft_tensor__ctx *cx, const uint8_t *const a[4],
-           const uint8_t *const words[4], size_t pa_out[4], size_t pe_out[4], const uint8_t *base,
-           size_t n, const unsigned k)
+           const uint8_t *words, size_t pa_out[4], size_t *pe_out, const uint8_t *base, size_t n,
+           const unsigned k)
 {
     __m512i thr[3];
-    size_t pa[4] = {0, 0, 0, 0}, pe[4] = {0, 0, 0, 0}, lim[4];
+    size_t pa[4] = {0, 0, 0, 0}, pe = 0, lim[4];
     for (unsigned c = 0; c < 3; c++)
         thr[c] = _mm512_set1_epi16((short)(uint16_t)(cx->thr[c] > 0xffff ? 0xffff : cx->thr[c]));
     for (unsigned c = 0; c < 4; c++)
@@ -58,14 +58,10 @@ ctx_join16(uint8_t *out, const weft_tensor__ctx *cx, const uint8_t *const a[4],
             break;
         }
         __mmask32 ke = _mm256_cmpeq_epi8_mask(av, all);
-        __m512i z = _mm512_maskz_mov_epi16((__mmask32)~ke, _mm512_cvtepu8_epi16(av));
-        for (unsigned c = 0; c < k; c++) {
-            __mmask32 kc = ke & m[c];
-            __m512i v = _mm512_loadu_si512((const void *)(words[c] + 2 * pe[c]));
-            CTX_IN_REGISTER(v);
-            z = _mm512_or_si512(z, _mm512_maskz_expand_epi16(kc, v));
-            pe[c] += (size_t)__builtin_popcount(kc);
-        }
+        __m512i v = _mm512_loadu_si512((const void *)(words + 2 * pe));
+        CTX_IN_REGISTER(v);
+        __m512i z = _mm512_mask_expand_epi16(_mm512_cvtepu8_epi16(av), ke, v);
+        pe += (size_t)__builtin_popcount(ke);
         __m512i d =
             _mm512_xor_si512(_mm512_srli_epi16(z, 1),
                              _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_and_si512(z, one)));
@@ -75,17 +71,16 @@ ctx_join16(uint8_t *out, const weft_tensor__ctx *cx, const uint8_t *const a[4],
             _mm512_andnot_si512(_mm512_srai_epi16(o, 15), _mm512_set1_epi16(-1)), sign);
         _mm512_storeu_si512((void *)(out + 2 * i), _mm512_xor_si512(o, mk));
     }
-    for (unsigned c = 0; c < k; c++) {
+    for (unsigned c = 0; c < k; c++)
         pa_out[c] = pa[c];
-        pe_out[c] = pe[c];
-    }
+    *pe_out = pe;
     return i;
 }
 
 __attribute__((target("avx512vbmi2"))) size_t
 weft_tensor__ctx_join16_avx512(uint8_t *out, const weft_tensor__ctx *cx, const uint8_t *const a[4],
-                               const uint8_t *const words[4], size_t pa[4], size_t pe[4],
-                               const uint8_t *base, size_t n)
+                               const uint8_t *words, size_t pa[4], size_t *pe, const uint8_t *base,
+                               size_t n)
 {
     switch (cx->k) {
     case 2: return ctx_join16(out, cx, a, words, pa, pe, base, n, 2);
