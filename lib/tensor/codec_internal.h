@@ -148,16 +148,17 @@ typedef struct weft_tensor__ctx {
 
 /* One class, no thresholds, counts zero. */
 void weft_tensor__ctx_init(weft_tensor__ctx *cx);
-/* Chooses k ≤ kmax and thr (and sets the estimates) for n elements whose exponent starts at
- * bit `shift` of the word (BF16 7, F16 10, F32 23). hist is scratch of
- * WEFT_TENSOR_CTX_GROUPS * 256 counters. */
+/* Chooses k ≤ kmax classes of at least min_class elements each, and thr (and sets the
+ * estimates), for n elements whose exponent starts at bit `shift` of the word (BF16 7, F16 10,
+ * F32 23). hist is scratch of WEFT_TENSOR_CTX_GROUPS * 256 counters. */
 void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t *fine,
                              const uint8_t *base, size_t n, size_t esize, unsigned shift,
-                             unsigned kmax);
+                             unsigned kmax, size_t min_class);
 /* Fills n[] and e[] for the chosen classes. */
-/* The frame encoder's class limit for codec c (1 turns DIFF_CTX off; tests and benchmarks). */
+/* The frame encoder's DIFF_CTX limits for codec c: at most kmax classes (1 turns DIFF_CTX off)
+ * of at least min_class elements each. For tests and benchmarks. */
 struct weft_weight_codec;
-void weft_tensor__codec_set_ctx_max(struct weft_weight_codec *c, unsigned kmax);
+void weft_tensor__codec_set_ctx(struct weft_weight_codec *c, unsigned kmax, size_t min_class);
 void weft_tensor__ctx_count(weft_tensor__ctx *cx, const uint8_t *fine, const uint8_t *base,
                             size_t n, size_t esize);
 /* Writes the classes' symbol streams (class 0 first, n[c] bytes each), then the escape planes

@@ -106,7 +106,7 @@ static float ctx_block_bits(const uint32_t *h, uint32_t total, unsigned first, u
 
 void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t *fine,
                              const uint8_t *base, size_t n, size_t esize, unsigned shift,
-                             unsigned kmax)
+                             unsigned kmax, size_t min_class)
 {
     const size_t planes = 1, gstride = 256;
     weft_tensor__ctx_init(cx);
@@ -189,7 +189,8 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
                 }
                 bits += ctx_block_bits(r, rt[k], rf[k], rl[k]);
             }
-            cost[i][j] = bits;
+            /* A class under min_class symbols is not allowed (one class always is). */
+            cost[i][j] = rt[0] < min_class && !(i == 0 && j == m - 1) ? 1e30f : bits;
         }
     }
     /* best[k][j]: groups 0..j in k+1 classes; from[k][j]: first group of the last class. */

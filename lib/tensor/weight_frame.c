@@ -21,7 +21,8 @@ struct weft_weight_codec {
     uint8_t *try_buf, *best_buf;
     uint8_t *words; /* DIFF_ESC escape words (decode) */
     uint32_t *hist; /* DIFF_CTX class choice (encode): WEFT_TENSOR_CTX_GROUPS * 256 */
-    unsigned ctx_max; /* most DIFF_CTX classes the encoder uses */
+    unsigned ctx_max;     /* most DIFF_CTX classes the encoder uses */
+    size_t ctx_min_class; /* and the fewest elements in one */
     size_t alloc;
 };
 
@@ -34,9 +35,10 @@ int weft_weight_codec_new(weft_weight_codec **out)
     return 0;
 }
 
-void weft_tensor__codec_set_ctx_max(struct weft_weight_codec *c, unsigned kmax)
+void weft_tensor__codec_set_ctx(struct weft_weight_codec *c, unsigned kmax, size_t min_class)
 {
     c->ctx_max = kmax;
+    c->ctx_min_class = min_class;
 }
 
 void weft_weight_codec_free(weft_weight_codec *c)
@@ -266,7 +268,7 @@ static int frame_encode_span(weft_weight_codec *c, size_t *size_out, int *method
             frame_split_span(len, esize, s->phase, &head, &n, &tail);
             weft_tensor__ctx cx;
             weft_tensor__ctx_choose(&cx, c->hist, data + head, s->base + head, n, esize,
-                                    frame_exp_shift(s->dtype), c->ctx_max);
+                                    frame_exp_shift(s->dtype), c->ctx_max, c->ctx_min_class);
             if (cx.k > 1) {
                 sz = frame_encode_ctx(c, c->try_buf, &cx, data, s->base, len, esize, s->phase);
                 FRAME_TAKE(WEFT_WEIGHT_DIFF_CTX, sz);
