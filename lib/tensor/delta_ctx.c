@@ -108,7 +108,6 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
                              const uint8_t *base, size_t n, size_t esize, unsigned shift,
                              unsigned kmax, size_t min_class)
 {
-    const size_t planes = 1, gstride = 256;
     weft_tensor__ctx_init(cx);
     if (n < 256 || kmax < 2)
         return;
@@ -119,17 +118,17 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
     }
     uint32_t emax = amax >> shift;
     uint32_t elow = emax >= WEFT_TENSOR_CTX_GROUPS - 1 ? emax - (WEFT_TENSOR_CTX_GROUPS - 1) : 0;
-    memset(hist, 0, WEFT_TENSOR_CTX_GROUPS * gstride * sizeof *hist);
+    memset(hist, 0, WEFT_TENSOR_CTX_GROUPS * 256 * sizeof *hist);
     uint32_t gcount[WEFT_TENSOR_CTX_GROUPS] = {0};
     for (size_t i = 0; i < n; i++) {
         uint32_t e = ctx_abs(base + esize * i, esize) >> shift;
         uint32_t g = e > elow ? e - elow : 0;
         uint32_t z = ctx_z(fine, base, i, esize);
         gcount[g]++;
-        hist[g * gstride + (z < 255 ? z : 255)]++;
+        hist[g * 256 + (z < 255 ? z : 255)]++;
     }
     /* Fold the sparse low groups (1/32 of the elements at most) into the lowest kept one: a
-     * class of them would not pay for its tables, and fewer groups make the search cheap. */
+     * class of them would not pay for its table, and fewer groups make the search cheap. */
     unsigned g0 = 0;
     for (uint32_t below = 0; g0 + 1 < WEFT_TENSOR_CTX_GROUPS; g0++) {
         if (below + gcount[g0] > n / 32)
@@ -137,60 +136,48 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
         below += gcount[g0];
     }
     for (unsigned g = 0; g < g0; g++) {
-        uint32_t *h = hist + g * gstride, *to = hist + g0 * gstride;
-        for (size_t s = 0; s < gstride; s++)
-            to[s] += h[s];
+        for (size_t s = 0; s < 256; s++)
+            hist[g0 * 256 + s] += hist[g * 256 + s];
         gcount[g0] += gcount[g];
     }
-    /* The non-empty groups, in order of magnitude, with each plane's count and symbol range. */
+    /* The non-empty groups, in order of magnitude, with their symbol ranges. */
     unsigned grp[WEFT_TENSOR_CTX_GROUPS], m = 0;
-    uint32_t tot[WEFT_TENSOR_CTX_GROUPS][1];
-    uint16_t lo[WEFT_TENSOR_CTX_GROUPS][1], hi[WEFT_TENSOR_CTX_GROUPS][1];
+    uint16_t lo[WEFT_TENSOR_CTX_GROUPS], hi[WEFT_TENSOR_CTX_GROUPS];
     for (unsigned g = g0; g < WEFT_TENSOR_CTX_GROUPS; g++) {
         if (gcount[g] == 0)
             continue;
-        for (size_t k = 0; k < planes; k++) {
-            const uint32_t *h = hist + g * gstride + 256 * k;
-            uint32_t t = 0;
-            unsigned f = 256, l = 0;
-            for (unsigned s = 0; s < 256; s++) {
-                t += h[s];
-                if (h[s] != 0) {
-                    f = f == 256 ? s : f;
-                    l = s;
-                }
+        const uint32_t *h = hist + g * 256;
+        unsigned f = 256, l = 0;
+        for (unsigned s = 0; s < 256; s++) {
+            if (h[s] != 0) {
+                f = f == 256 ? s : f;
+                l = s;
             }
-            tot[m][k] = t;
-            lo[m][k] = (uint16_t)f;
-            hi[m][k] = (uint16_t)l;
         }
+        lo[m] = (uint16_t)f;
+        hi[m] = (uint16_t)l;
         grp[m++] = g;
     }
     if (m < 2)
         return;
-    /* cost[i][j]: bits of one class made of groups grp[i..j]. */
+    /* cost[i][j]: bits of one class made of groups grp[i..j]; a class under min_class
+     * elements is not allowed (one class always is). */
     float cost[WEFT_TENSOR_CTX_GROUPS][WEFT_TENSOR_CTX_GROUPS];
     uint32_t run[256];
     for (unsigned i = 0; i < m; i++) {
-        memset(run, 0, gstride * sizeof *run);
-        uint32_t rt[1] = {0};
-        unsigned rf[1] = {256}, rl[1] = {0};
+        memset(run, 0, sizeof run);
+        uint32_t rt = 0;
+        unsigned rf = 256, rl = 0;
         for (unsigned j = i; j < m; j++) {
-            float bits = 0;
-            for (size_t k = 0; k < planes; k++) {
-                const uint32_t *h = hist + grp[j] * gstride + 256 * k;
-                uint32_t *r = run + 256 * k;
-                if (tot[j][k] != 0) {
-                    for (unsigned s = lo[j][k]; s <= hi[j][k]; s++)
-                        r[s] += h[s];
-                    rt[k] += tot[j][k];
-                    rf[k] = lo[j][k] < rf[k] ? lo[j][k] : rf[k];
-                    rl[k] = hi[j][k] > rl[k] ? hi[j][k] : rl[k];
-                }
-                bits += ctx_block_bits(r, rt[k], rf[k], rl[k]);
-            }
-            /* A class under min_class symbols is not allowed (one class always is). */
-            cost[i][j] = rt[0] < min_class && !(i == 0 && j == m - 1) ? 1e30f : bits;
+            const uint32_t *h = hist + grp[j] * 256;
+            for (unsigned s = lo[j]; s <= hi[j]; s++)
+                run[s] += h[s];
+            rt += gcount[grp[j]];
+            rf = lo[j] < rf ? lo[j] : rf;
+            rl = hi[j] > rl ? hi[j] : rl;
+            cost[i][j] = rt < min_class && !(i == 0 && j == m - 1)
+                             ? 1e30f
+                             : ctx_block_bits(run, rt, rf, rl);
         }
     }
     /* best[k][j]: groups 0..j in k+1 classes; from[k][j]: first group of the last class. */

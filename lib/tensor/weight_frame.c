@@ -262,21 +262,21 @@ static int frame_encode_span(weft_weight_codec *c, size_t *size_out, int *method
     } else {
         size_t sz;
         if (s->base != NULL) {
-            /* DIFF_CTX when the class choice expects it to save over 3% of DIFF_ESC, else (or
-             * also when it is closer) DIFF_ESC. */
+            /* DIFF_ESC unless the class choice expects DIFF_CTX to save over 3% of it; DIFF_CTX
+             * when the choice found more than one class worth having. */
             size_t head, n, tail;
             frame_split_span(len, esize, s->phase, &head, &n, &tail);
             weft_tensor__ctx cx;
             weft_tensor__ctx_choose(&cx, c->hist, data + head, s->base + head, n, esize,
                                     frame_exp_shift(s->dtype), c->ctx_max, c->ctx_min_class);
-            if (cx.k > 1) {
-                sz = frame_encode_ctx(c, c->try_buf, &cx, data, s->base, len, esize, s->phase);
-                FRAME_TAKE(WEFT_WEIGHT_DIFF_CTX, sz);
-            }
             if (cx.k == 1 || cx.bits > 0.97f * cx.bits_one) {
                 sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF_ESC, data, s->base, len,
                                          esize, s->phase);
                 FRAME_TAKE(WEFT_WEIGHT_DIFF_ESC, sz);
+            }
+            if (cx.k > 1) {
+                sz = frame_encode_ctx(c, c->try_buf, &cx, data, s->base, len, esize, s->phase);
+                FRAME_TAKE(WEFT_WEIGHT_DIFF_CTX, sz);
             }
             /* The byte-plane forms win when most moves are large (escapes everywhere). */
             if (best_len > len / 2) {
