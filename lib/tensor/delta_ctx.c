@@ -175,9 +175,8 @@ void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
             rt += gcount[grp[j]];
             rf = lo[j] < rf ? lo[j] : rf;
             rl = hi[j] > rl ? hi[j] : rl;
-            cost[i][j] = rt < min_class && !(i == 0 && j == m - 1)
-                             ? 1e30f
-                             : ctx_block_bits(run, rt, rf, rl);
+            cost[i][j] =
+                rt < min_class && !(i == 0 && j == m - 1) ? 1e30f : ctx_block_bits(run, rt, rf, rl);
         }
     }
     /* best[k][j]: groups 0..j in k+1 classes; from[k][j]: first group of the last class. */
@@ -275,7 +274,8 @@ int weft_tensor__ctx_join(uint8_t *out, const weft_tensor__ctx *cx, const uint8_
         if (z == 255) {
             if (pe >= e)
                 return -1;
-            z = esize == 2 ? weft_tensor__load16(words + 2 * pe) : weft_tensor__load32(words + 4 * pe);
+            z = esize == 2 ? weft_tensor__load16(words + 2 * pe)
+                           : weft_tensor__load32(words + 4 * pe);
             pe++;
         }
         if (esize == 2) {

@@ -19,8 +19,8 @@ static const uint8_t FRAME_MAGIC[4] = {'W', 'T', 'C', 1};
 struct weft_weight_codec {
     uint8_t *planes; /* split planes (encode) or decoded planes (decode): 2 * alloc bytes */
     uint8_t *try_buf, *best_buf;
-    uint8_t *words; /* DIFF_ESC escape words (decode) */
-    uint32_t *hist; /* DIFF_CTX class choice (encode): WEFT_TENSOR_CTX_GROUPS * 256 */
+    uint8_t *words;       /* DIFF_ESC escape words (decode) */
+    uint32_t *hist;       /* DIFF_CTX class choice (encode): WEFT_TENSOR_CTX_GROUPS * 256 */
     unsigned ctx_max;     /* most DIFF_CTX classes the encoder uses */
     size_t ctx_min_class; /* and the fewest elements in one */
     size_t alloc;
@@ -108,7 +108,7 @@ const char *weft_weight_dtype_name(int dtype)
 
 const char *weft_weight_method_name(int method)
 {
-    static const char *const names[] = {"stored", "entropy", "float",   "diff",
+    static const char *const names[] = {"stored", "entropy",  "float",   "diff",
                                         "xor",    "diff-esc", "diff-ctx"};
     return method >= 0 && method <= WEFT_WEIGHT_DIFF_CTX ? names[method] : NULL;
 }
@@ -532,11 +532,11 @@ static int frame_plane(const uint8_t **plane, uint8_t *dst, const uint8_t **p, c
 
 /* Decodes a DIFF_CTX span's whole elements (after the head bytes, p to end) into el. The
  * class symbol streams go to c->planes, each followed by 64 zero bytes (stored blocks are
- * copied there too), their escape planes after each, the escape words of each class to
- * c->words with 64 bytes of room after them. */
+ * copied there too), the escape planes after them, and the escape words to c->words (64 bytes
+ * of room after them). */
 static int frame_decode_classes(weft_weight_codec *c, uint8_t *el, const uint8_t **pp,
-                            const uint8_t *end, const uint8_t *base, size_t n, size_t esize,
-                            size_t index)
+                                const uint8_t *end, const uint8_t *base, size_t n, size_t esize,
+                                size_t index)
 {
     const uint8_t *p = *pp;
     weft_tensor__ctx cx;
@@ -587,8 +587,8 @@ static int frame_decode_classes(weft_weight_codec *c, uint8_t *el, const uint8_t
     }
     weft_tensor__esc_words(c->words, pl, e, esize);
     if (weft_tensor__ctx_join(el, &cx, a, c->words, e, base, n, esize, 1) != 0)
-        return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: class sizes do not match the base",
-                            index);
+        return weft_err_set(WEFT_ECORRUPT,
+                            "weight frame: span %zu: class sizes do not match the base", index);
     *pp = p;
     return 0;
 }

@@ -255,15 +255,16 @@ static void test_tensor_delta_ctx_frame_cuts(void **state)
             /* Every phase at both ends. */
             for (size_t s = 0; s < 2 * es; s++)
                 for (size_t e = len - 2 * es; e <= len; e++, runs++)
-                    ctx += frame_roundtrip(c, fine, base, s, e - s, dtypes[d]) ==
-                           WEFT_WEIGHT_DIFF_CTX;
+                    ctx +=
+                        frame_roundtrip(c, fine, base, s, e - s, dtypes[d]) == WEFT_WEIGHT_DIFF_CTX;
             /* Random cuts, down to a few elements. */
             uint64_t r = 77;
             for (int t = 0; t < 60; t++, runs++) {
                 size_t s = rng(&r) % len, l = 1 + rng(&r) % (len - s);
                 ctx += frame_roundtrip(c, fine, base, s, l, dtypes[d]) == WEFT_WEIGHT_DIFF_CTX;
             }
-            print_message("dtype %d, %u classes: %zu of %zu frames diff-ctx\n", dtypes[d], kmax, ctx, runs);
+            print_message("dtype %d, %u classes: %zu of %zu frames diff-ctx\n", dtypes[d], kmax,
+                          ctx, runs);
             assert_true(ctx >= runs / 4); /* the method is what these frames use */
         }
         free(base);
