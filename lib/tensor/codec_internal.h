@@ -135,4 +135,56 @@ int weft_tensor__use_avx512_vbmi2(void);
 size_t weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const uint8_t *words,
                                           size_t *j, const uint8_t *base, size_t n);
 
+/* DIFF_CTX (delta_ctx.c): the DIFF_ESC symbols split into k classes (1..WEFT_TENSOR_CTX_MAX) by
+ * the magnitude of the base element: element i is in class #{j : |base_i| >= thr[j]}, with
+ * |w| the bit pattern without the sign and the unused thresholds UINT32_MAX. Class c has n[c]
+ * elements (in element order) and e[c] escapes; each class's symbols are one entropy block,
+ * the escapes of all classes one set of planes in element order as in DIFF_ESC. */
+#define WEFT_TENSOR_CTX_MAX 4
+#define WEFT_TENSOR_CTX_GROUPS 16 /* exponent groups the encoder's choice works on */
+/* Classes the frame encoder uses by default: each class is one more entropy block to set up
+ * on decode, and with today's decoder the third and fourth cost more decode time than they
+ * save bytes (3% fine-tune: 2 classes +6.2% ratio, -5% decode speed; 4 classes +9.2%, -40%). */
+#define WEFT_TENSOR_CTX_ENCODE_MAX 2
+typedef struct weft_tensor__ctx {
+    unsigned k;
+    uint32_t thr[WEFT_TENSOR_CTX_MAX - 1];
+    size_t n[WEFT_TENSOR_CTX_MAX], e[WEFT_TENSOR_CTX_MAX];
+    float bits_one, bits; /* the choice's estimates: one class, and the classes chosen */
+} weft_tensor__ctx;
+
+/* One class, no thresholds, counts zero. */
+void weft_tensor__ctx_init(weft_tensor__ctx *cx);
+/* Chooses k ≤ kmax classes of at least min_class elements each, and thr (and sets the
+ * estimates), for n elements whose exponent starts at bit `shift` of the word (BF16 7, F16 10,
+ * F32 23). hist is scratch of WEFT_TENSOR_CTX_GROUPS * 256 counters. */
+void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t *fine,
+                             const uint8_t *base, size_t n, size_t esize, unsigned shift,
+                             unsigned kmax, size_t min_class);
+/* Fills n[] and e[] for the chosen classes. */
+/* The frame encoder's DIFF_CTX limits for codec c: at most kmax classes (1 turns DIFF_CTX off)
+ * of at least min_class elements each. For tests and benchmarks. */
+struct weft_weight_codec;
+void weft_tensor__codec_set_ctx(struct weft_weight_codec *c, unsigned kmax, size_t min_class);
+void weft_tensor__ctx_count(weft_tensor__ctx *cx, const uint8_t *fine, const uint8_t *base,
+                            size_t n, size_t esize);
+/* Writes the classes' symbol streams (class 0 first, n[c] bytes each), then the escape planes
+ * of all elements in element order (esize planes of e = sum of e[c] bytes, high byte first) at
+ * planes: needs n + esize * e bytes; cx must have been counted. */
+void weft_tensor__ctx_split(uint8_t *planes, const weft_tensor__ctx *cx, const uint8_t *fine,
+                            const uint8_t *base, size_t n, size_t esize);
+/* Rebuilds n elements from class symbol streams a[c] (n[c] bytes, followed by at least 64
+ * zero bytes) and the e escape words (weft_tensor__esc_words of the escape planes, with 64
+ * bytes of room after them). Returns -1, having written garbage, when the base puts more
+ * elements in a class than n[c] says; 0 otherwise (then every stream is used exactly). simd = 0
+ * forces the portable path. */
+int weft_tensor__ctx_join(uint8_t *out, const weft_tensor__ctx *cx, const uint8_t *const a[4],
+                          const uint8_t *words, size_t e, const uint8_t *base, size_t n,
+                          size_t esize, int simd);
+/* AVX-512 VBMI2 part of the join for 16-bit elements: 32 at a time while no class overruns;
+ * pa/pe get the symbols and escapes used per class. Returns the elements done. */
+size_t weft_tensor__ctx_join16_avx512(uint8_t *out, const weft_tensor__ctx *cx,
+                                      const uint8_t *const a[4], const uint8_t *words, size_t pa[4],
+                                      size_t *pe, const uint8_t *base, size_t n);
+
 #endif

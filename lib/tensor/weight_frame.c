@@ -19,7 +19,10 @@ static const uint8_t FRAME_MAGIC[4] = {'W', 'T', 'C', 1};
 struct weft_weight_codec {
     uint8_t *planes; /* split planes (encode) or decoded planes (decode): 2 * alloc bytes */
     uint8_t *try_buf, *best_buf;
-    uint8_t *words; /* DIFF_ESC escape words (decode) */
+    uint8_t *words;       /* DIFF_ESC escape words (decode) */
+    uint32_t *hist;       /* DIFF_CTX class choice (encode): WEFT_TENSOR_CTX_GROUPS * 256 */
+    unsigned ctx_max;     /* most DIFF_CTX classes the encoder uses */
+    size_t ctx_min_class; /* and the fewest elements in one */
     size_t alloc;
 };
 
@@ -28,7 +31,14 @@ int weft_weight_codec_new(weft_weight_codec **out)
     *out = calloc(1, sizeof **out);
     if (*out == NULL)
         return weft_err_set(WEFT_ENOMEM, "weight codec: out of memory");
+    (*out)->ctx_max = WEFT_TENSOR_CTX_ENCODE_MAX;
     return 0;
+}
+
+void weft_tensor__codec_set_ctx(struct weft_weight_codec *c, unsigned kmax, size_t min_class)
+{
+    c->ctx_max = kmax;
+    c->ctx_min_class = min_class;
 }
 
 void weft_weight_codec_free(weft_weight_codec *c)
@@ -39,19 +49,27 @@ void weft_weight_codec_free(weft_weight_codec *c)
     free(c->try_buf);
     free(c->best_buf);
     free(c->words);
+    free(c->hist);
     free(c);
 }
 
 /* Scratch for spans of up to `len` bytes (payloads need len + 8: plane mode bytes; the escape
- * words one word and 64 bytes of SIMD over-read past their end). */
-#define CODEC_SLACK 128
+ * words one word and 64 bytes of SIMD over-read past their end, for each of up to four
+ * DIFF_CTX classes, whose symbol streams also get 64 zero bytes after each). */
+#define CODEC_SLACK 512
 static int codec_reserve(weft_weight_codec *c, size_t len)
 {
+    if (c->hist == NULL) {
+        c->hist = malloc(WEFT_TENSOR_CTX_GROUPS * 256 * sizeof *c->hist);
+        if (c->hist == NULL)
+            return weft_err_set(WEFT_ENOMEM, "weight codec: out of memory");
+    }
     if (c->alloc >= len + CODEC_SLACK)
         return 0;
     size_t a = len + CODEC_SLACK > 65536 ? len + CODEC_SLACK : 65536;
-    /* DIFF_ESC planes take n + esize * n bytes: up to twice the span. */
-    uint8_t *p = malloc(2 * a), *t = malloc(a), *b = malloc(a), *w = malloc(a);
+    /* DIFF_ESC planes take n + esize * n bytes: up to twice the span; so may a trial payload
+     * before it loses to STORED (every element an escape, the planes incompressible). */
+    uint8_t *p = malloc(2 * a), *t = malloc(2 * a), *b = malloc(2 * a), *w = malloc(a);
     if (p == NULL || t == NULL || b == NULL || w == NULL) {
         free(p);
         free(t);
@@ -90,8 +108,9 @@ const char *weft_weight_dtype_name(int dtype)
 
 const char *weft_weight_method_name(int method)
 {
-    static const char *const names[] = {"stored", "entropy", "float", "diff", "xor", "diff-esc"};
-    return method >= 0 && method <= WEFT_WEIGHT_DIFF_ESC ? names[method] : NULL;
+    static const char *const names[] = {"stored", "entropy",  "float",   "diff",
+                                        "xor",    "diff-esc", "diff-ctx"};
+    return method >= 0 && method <= WEFT_WEIGHT_DIFF_CTX ? names[method] : NULL;
 }
 
 /* Span header: method, dtype, phase, varint len, varint payload_len, varint base_ref. */
@@ -117,7 +136,57 @@ static void frame_split_span(size_t len, size_t esize, unsigned phase, size_t *h
 static int frame_is_delta(int method)
 {
     return method == WEFT_WEIGHT_DIFF || method == WEFT_WEIGHT_XOR ||
-           method == WEFT_WEIGHT_DIFF_ESC;
+           method == WEFT_WEIGHT_DIFF_ESC || method == WEFT_WEIGHT_DIFF_CTX;
+}
+
+/* DIFF_CTX: bit position of the exponent and largest |w| of a float dtype. */
+static unsigned frame_exp_shift(int dtype)
+{
+    return dtype == WEFT_WEIGHT_F32 ? 23 : dtype == WEFT_WEIGHT_F16 ? 10 : 7;
+}
+
+static uint32_t frame_abs_max(size_t esize)
+{
+    return esize == 2 ? 0x7fffu : 0x7fffffffu;
+}
+
+/* Codes one span as DIFF_CTX with the classes of cx into out (room: 2 * len + 64); returns
+ * the size. Payload: head bytes, u8 k, k-1 varint thresholds, k-1 varint counts (classes 0 to
+ * k-2), per class its symbol block then its esize escape plane blocks, tail bytes. */
+static size_t frame_encode_ctx(weft_weight_codec *c, uint8_t *out, weft_tensor__ctx *cx,
+                               const uint8_t *data, const uint8_t *base, size_t len, size_t esize,
+                               unsigned phase)
+{
+    size_t head, n, tail;
+    frame_split_span(len, esize, phase, &head, &n, &tail);
+    uint8_t *p = out;
+    memcpy(p, data, head);
+    p += head;
+    weft_tensor__ctx_count(cx, data + head, base + head, n, esize);
+    weft_tensor__ctx_split(c->planes, cx, data + head, base + head, n, esize);
+    *p++ = (uint8_t)cx->k;
+    for (unsigned k = 0; k + 1 < cx->k; k++)
+        p += weft_tensor__put_varint(p, cx->thr[k]);
+    for (unsigned k = 0; k + 1 < cx->k; k++)
+        p += weft_tensor__put_varint(p, cx->n[k]);
+    const uint8_t *src = c->planes;
+    size_t used = 0, e = 0;
+    for (unsigned k = 0; k < cx->k; k++) {
+        if (weft_entropy_encode(p, cx->n[k] + 1, &used, src, cx->n[k]) != 0)
+            return (size_t)-1;
+        p += used;
+        src += cx->n[k];
+        e += cx->e[k];
+    }
+    for (size_t j = 0; j < esize; j++) {
+        if (weft_entropy_encode(p, e + 1, &used, src, e) != 0)
+            return (size_t)-1;
+        p += used;
+        src += e;
+    }
+    memcpy(p, data + head + n * esize, tail);
+    p += tail;
+    return (size_t)(p - out);
 }
 
 /* Codes one span with a plane method into out (room: len + esize + 1); returns the size. The
@@ -199,9 +268,22 @@ static int frame_encode_span(weft_weight_codec *c, size_t *size_out, int *method
     } else {
         size_t sz;
         if (s->base != NULL) {
-            sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF_ESC, data, s->base, len, esize,
-                                     s->phase);
-            FRAME_TAKE(WEFT_WEIGHT_DIFF_ESC, sz);
+            /* DIFF_ESC unless the class choice expects DIFF_CTX to save over 3% of it; DIFF_CTX
+             * when the choice found more than one class worth having. */
+            size_t head, n, tail;
+            frame_split_span(len, esize, s->phase, &head, &n, &tail);
+            weft_tensor__ctx cx;
+            weft_tensor__ctx_choose(&cx, c->hist, data + head, s->base + head, n, esize,
+                                    frame_exp_shift(s->dtype), c->ctx_max, c->ctx_min_class);
+            if (cx.k == 1 || cx.bits > 0.97f * cx.bits_one) {
+                sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF_ESC, data, s->base, len,
+                                         esize, s->phase);
+                FRAME_TAKE(WEFT_WEIGHT_DIFF_ESC, sz);
+            }
+            if (cx.k > 1) {
+                sz = frame_encode_ctx(c, c->try_buf, &cx, data, s->base, len, esize, s->phase);
+                FRAME_TAKE(WEFT_WEIGHT_DIFF_CTX, sz);
+            }
             /* The byte-plane forms win when most moves are large (escapes everywhere). */
             if (best_len > len / 2) {
                 sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF, data, s->base, len, esize,
@@ -338,7 +420,7 @@ static int frame_next(frame_cursor *fc, weft_weight_span_info *si, const uint8_t
     si->phase = p[2];
     p += 3;
     size_t esize = weft_weight_dtype_size(si->dtype);
-    if (esize == 0 || si->phase >= esize || si->method > WEFT_WEIGHT_DIFF_ESC)
+    if (esize == 0 || si->phase >= esize || si->method > WEFT_WEIGHT_DIFF_CTX)
         return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: method %d, dtype %d, phase %u",
                             index, si->method, si->dtype, si->phase);
     if (si->dtype == WEFT_WEIGHT_RAW && si->method > WEFT_WEIGHT_ENTROPY)
@@ -454,6 +536,69 @@ static int frame_plane(const uint8_t **plane, uint8_t *dst, const uint8_t **p, c
     return 0;
 }
 
+/* Decodes a DIFF_CTX span's whole elements (after the head bytes, p to end) into el. The
+ * class symbol streams go to c->planes, each followed by 64 zero bytes (stored blocks are
+ * copied there too), the escape planes after them, and the escape words to c->words (64 bytes
+ * of room after them). */
+static int frame_decode_classes(weft_weight_codec *c, uint8_t *el, const uint8_t **pp,
+                                const uint8_t *end, const uint8_t *base, size_t n, size_t esize,
+                                size_t index)
+{
+    const uint8_t *p = *pp;
+    weft_tensor__ctx cx;
+    weft_tensor__ctx_init(&cx);
+    uint64_t v;
+    size_t used;
+    if (p >= end || p[0] == 0 || p[0] > WEFT_TENSOR_CTX_MAX)
+        return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: bad class count", index);
+    cx.k = *p++;
+    for (unsigned k = 0; k + 1 < cx.k; k++) {
+        used = weft_tensor__get_varint(&v, p, end, 5);
+        if (used == 0 || v == 0 || v > frame_abs_max(esize) || (k > 0 && v <= cx.thr[k - 1]))
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: bad class threshold",
+                                index);
+        cx.thr[k] = (uint32_t)v;
+        p += used;
+    }
+    size_t left = n;
+    for (unsigned k = 0; k + 1 < cx.k; k++) {
+        used = weft_tensor__get_varint(&v, p, end, 5);
+        if (used == 0 || v > left)
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: bad class size", index);
+        cx.n[k] = (size_t)v;
+        left -= (size_t)v;
+        p += used;
+    }
+    cx.n[cx.k - 1] = left;
+    const uint8_t *a[4] = {NULL, NULL, NULL, NULL}, *pl[4] = {NULL, NULL, NULL, NULL};
+    uint8_t *q = c->planes;
+    size_t e = 0;
+    for (unsigned k = 0; k < cx.k; k++) {
+        const uint8_t *sym;
+        int rc = frame_plane(&sym, q, &p, end, cx.n[k], index);
+        if (rc != 0)
+            return rc;
+        if (sym != q)
+            memcpy(q, sym, cx.n[k]);
+        memset(q + cx.n[k], 0, 64);
+        a[k] = q;
+        q += cx.n[k] + 64;
+        e += weft_tensor__count_escapes(a[k], cx.n[k]);
+    }
+    for (size_t j = 0; j < esize; j++) {
+        int rc = frame_plane(&pl[j], q, &p, end, e, index);
+        if (rc != 0)
+            return rc;
+        q += e;
+    }
+    weft_tensor__esc_words(c->words, pl, e, esize);
+    if (weft_tensor__ctx_join(el, &cx, a, c->words, e, base, n, esize, 1) != 0)
+        return weft_err_set(WEFT_ECORRUPT,
+                            "weight frame: span %zu: class sizes do not match the base", index);
+    *pp = p;
+    return 0;
+}
+
 /* Decodes one plane-coded span into out[0..len). */
 static int frame_decode_planes(weft_weight_codec *c, uint8_t *out, const weft_weight_span_info *si,
                                const uint8_t *payload, const uint8_t *base, size_t index)
@@ -467,6 +612,16 @@ static int frame_decode_planes(weft_weight_codec *c, uint8_t *out, const weft_we
     p += head;
     const uint8_t *planes[4] = {NULL, NULL, NULL, NULL};
     uint8_t *el = out + head;
+    if (si->method == WEFT_WEIGHT_DIFF_CTX) {
+        int rc = frame_decode_classes(c, el, &p, end, base + head, n, esize, index);
+        if (rc != 0)
+            return rc;
+        if ((size_t)(end - p) != tail)
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: payload length mismatch",
+                                index);
+        memcpy(el + n * esize, p, tail);
+        return 0;
+    }
     if (si->method == WEFT_WEIGHT_DIFF_ESC) {
         const uint8_t *a;
         int rc = frame_plane(&a, c->planes, &p, end, n, index);
