@@ -10,15 +10,8 @@
 . "$(dirname "$0")/lib/common.sh"
 size=$((10 << 20))
 [ "$asan" = 1 ] && size=$((4 << 20))
-gen=${WEFT_BUILD:?}/bench_gen_model
-family=$(dirname "$0")/lib/family.py
-command -v python3 > /dev/null || { echo "skip: python3 is not installed"; exit 77; }
-
-"$gen" -o "$work/base.safetensors" --size "$size" --dim 256 > /dev/null
-python3 "$family" "$work/base.safetensors" "$work/ft.safetensors" 1
-python3 "$family" "$work/ft.safetensors" "$work/ft2.safetensors" 2
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-sb=$(sha "$work/base.safetensors") sf=$(sha "$work/ft.safetensors") s2=$(sha "$work/ft2.safetensors")
+. "$(dirname "$0")/lib/family.sh"
+make_family "$size"
 
 start_hub
 export HF_HOME=$work/hfhome
