@@ -20,7 +20,8 @@
  *                                              first, then by symbol), written LSB-first
  * The code must be complete (Kraft sum exactly 1) and use at least two symbols.
  *
- * Pure functions on caller memory: no I/O, no allocation, no global state; thread-safe.
+ * Pure functions on caller memory: no I/O, no allocation, no global state; thread-safe (the
+ * memo variants below keep state in the caller's memo).
  * Decoding never reads outside [in, in+in_len) or writes outside [out, out+n), and rejects a
  * malformed block with WEFT_ECORRUPT and a message. Encoding fails only with WEFT_ELIMIT when
  * `cap` is below WEFT_ENTROPY_BOUND(n). Expected load: blocks of 8 KiB – 1 MiB, encode
@@ -65,5 +66,23 @@ WEFT_MUST_USE int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len,
  * truncated, or its bit streams do not hold exactly the codes for n symbols. */
 WEFT_MUST_USE int weft_entropy_decode(uint8_t *out, size_t n, const uint8_t *in, size_t in_len,
                                       size_t *consumed);
+
+/* A memo of recent codes, for a coder that codes a sequence of alike blocks (the planes of
+ * consecutive chunks of one tensor). Building a block's decode table costs about as much as
+ * decoding 10 000 symbols, and alike blocks nearly always have codes within a fraction of a
+ * per cent of each other in size. So the encoder, given a memo, codes a block of at least
+ * 4096 symbols with a recent code when that costs at most 1/256 more than the block's own;
+ * the decoder, given a memo, keeps the tables of the last codes it built and copies one
+ * instead of building it. Every block still carries its whole code and decodes alone, with
+ * or without a memo; the memo changes which code the encoder picks, so the encoded bytes
+ * depend on the blocks coded before with the same memo. About 130 KiB; one thread at a time. */
+typedef struct weft_entropy_memo weft_entropy_memo;
+WEFT_MUST_USE int weft_entropy_memo_new(weft_entropy_memo **out);
+void weft_entropy_memo_free(weft_entropy_memo *m);
+/* weft_entropy_encode and weft_entropy_decode with a memo (m NULL: none). */
+WEFT_MUST_USE int weft_entropy_encode_memo(weft_entropy_memo *m, uint8_t *out, size_t cap,
+                                           size_t *out_len, const uint8_t *in, size_t n);
+WEFT_MUST_USE int weft_entropy_decode_memo(weft_entropy_memo *m, uint8_t *out, size_t n,
+                                           const uint8_t *in, size_t in_len, size_t *consumed);
 
 #endif

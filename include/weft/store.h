@@ -231,12 +231,12 @@ enum {
     WEFT_STORE_CODEC_NONE = 0,
     WEFT_STORE_CODEC_LZ4 = 1,
     WEFT_STORE_CODEC_BG4_LZ4 = 2,
-    WEFT_STORE_CODEC_WEIGHT = 3, /* + WEFT_WEIGHT_STORED .. WEFT_WEIGHT_DIFF_CTX */
-    WEFT_STORE_N_CODECS = 10,
+    WEFT_STORE_CODEC_WEIGHT = 3, /* + WEFT_WEIGHT_STORED .. WEFT_WEIGHT_DIFF_SHIFT */
+    WEFT_STORE_N_CODECS = 11,
 };
 
 /* "none", "lz4", "bg4-lz4", "weft-stored", "weft-entropy", "weft-float", "weft-diff",
- * "weft-xor", "weft-diff-esc", "weft-diff-ctx"; NULL for other values. */
+ * "weft-xor", "weft-diff-esc", "weft-diff-ctx", "weft-diff-shift"; NULL for other values. */
 const char *weft_store_codec_name(int codec);
 
 typedef struct weft_store_codec_stats {

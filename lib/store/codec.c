@@ -226,8 +226,9 @@ void weft_store__served_view(weft_xorb_footer *f)
 const char *weft_store_codec_name(int codec)
 {
     static const char *const names[WEFT_STORE_N_CODECS] = {
-        "none",       "lz4",       "bg4-lz4",  "weft-stored",   "weft-entropy",
-        "weft-float", "weft-diff", "weft-xor", "weft-diff-esc", "weft-diff-ctx"};
+        "none",          "lz4",          "bg4-lz4",       "weft-stored",
+        "weft-entropy",  "weft-float",   "weft-diff",     "weft-xor",
+        "weft-diff-esc", "weft-diff-ctx", "weft-diff-shift"};
     return codec >= 0 && codec < WEFT_STORE_N_CODECS ? names[codec] : NULL;
 }
 

@@ -146,10 +146,18 @@ size_t weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const 
  * on decode, and with today's decoder the third and fourth cost more decode time than they
  * save bytes (3% fine-tune: 2 classes +6.2% ratio, -5% decode speed; 4 classes +9.2%, -40%). */
 #define WEFT_TENSOR_CTX_ENCODE_MAX 2
+/* DIFF_SHIFT: class c's symbols are min(z >> shift[c], 255), its low shift[c] bits of z go
+ * verbatim into shift[c] bit planes (bit i of plane j, LSB first in byte i / 8, is bit j of the
+ * class's element i) and an escape holds (z >> shift[c]) - 255. Moves of many units have
+ * near-uniform low bits: coding them raw costs almost nothing in size and takes the symbols
+ * down to a few bits each, which the entropy decoder takes several at a time. DIFF_CTX is the
+ * same with every shift 0. */
+#define WEFT_TENSOR_SHIFT_MAX 8
 typedef struct weft_tensor__ctx {
     unsigned k;
     uint32_t thr[WEFT_TENSOR_CTX_MAX - 1];
     size_t n[WEFT_TENSOR_CTX_MAX], e[WEFT_TENSOR_CTX_MAX];
+    uint8_t shift[WEFT_TENSOR_CTX_MAX];
     float bits_one, bits; /* the choice's estimates: one class, and the classes chosen */
 } weft_tensor__ctx;
 
@@ -161,30 +169,53 @@ void weft_tensor__ctx_init(weft_tensor__ctx *cx);
 void weft_tensor__ctx_choose(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t *fine,
                              const uint8_t *base, size_t n, size_t esize, unsigned shift,
                              unsigned kmax, size_t min_class);
-/* Fills n[] and e[] for the chosen classes. */
-/* The frame encoder's DIFF_CTX limits for codec c: at most kmax classes (1 turns DIFF_CTX off)
- * of at least min_class elements each. For tests and benchmarks. */
+/* The frame encoder's DIFF_CTX and DIFF_SHIFT limits for codec c: at most kmax classes (1
+ * turns classes off) of at least min_class elements each, shifts of at most max_shift bits (0
+ * turns DIFF_SHIFT off: the encoder writes DIFF_CTX as before it). For tests and benchmarks. */
 struct weft_weight_codec;
-void weft_tensor__codec_set_ctx(struct weft_weight_codec *c, unsigned kmax, size_t min_class);
+void weft_tensor__codec_set_ctx(struct weft_weight_codec *c, unsigned kmax, size_t min_class,
+                                unsigned max_shift);
+/* Fills n[] and e[] for the chosen classes and shifts. */
 void weft_tensor__ctx_count(weft_tensor__ctx *cx, const uint8_t *fine, const uint8_t *base,
                             size_t n, size_t esize);
-/* Writes the classes' symbol streams (class 0 first, n[c] bytes each), then the escape planes
- * of all elements in element order (esize planes of e = sum of e[c] bytes, high byte first) at
- * planes: needs n + esize * e bytes; cx must have been counted. */
+/* Scratch counters weft_tensor__ctx_shifts needs. */
+#define WEFT_TENSOR_SHIFT_HIST (2 * WEFT_TENSOR_CTX_MAX * 4096)
+/* Chooses each class's shift (at most max_shift ≤ WEFT_TENSOR_SHIFT_MAX) from histograms of z
+ * per class: the largest shift whose estimated size is within WEFT_TENSOR_SHIFT_SLACK of the
+ * smallest (a few bytes more buy a faster decode), and fills n[] and e[] as ctx_count. hist is
+ * scratch of WEFT_TENSOR_SHIFT_HIST counters. */
+void weft_tensor__ctx_shifts(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t *fine,
+                             const uint8_t *base, size_t n, size_t esize, unsigned max_shift);
+/* Bytes of the classes' raw bit planes: the sum of shift[c] * ceil(n[c] / 8). */
+size_t weft_tensor__ctx_raw_len(const weft_tensor__ctx *cx);
+/* Writes the classes' symbol streams (class 0 first, n[c] bytes each), then their raw bit
+ * planes (class 0 first, weft_tensor__ctx_raw_len bytes), then the escape planes of all
+ * elements in element order (esize planes of e = sum of e[c] bytes, high byte first) at
+ * planes: needs n + raw_len + esize * e bytes; cx must have been counted. */
 void weft_tensor__ctx_split(uint8_t *planes, const weft_tensor__ctx *cx, const uint8_t *fine,
                             const uint8_t *base, size_t n, size_t esize);
+/* Unpacks `shift` bit planes of n elements (ceil(n / 8) bytes each, one after the other) into
+ * n bytes plus 64 zero bytes at dst. Returns -1 if a plane's unused bits in its last byte are
+ * not zero (each value has one coding), else 0. */
+int weft_tensor__raw_unpack(uint8_t *dst, const uint8_t *planes, size_t n, unsigned shift);
+/* AVX-512 part of weft_tensor__raw_unpack: 64 elements (8 bytes of each of the shift planes
+ * of `stride` bytes) at a time while a whole 8 bytes are left; returns the plane bytes done. */
+size_t weft_tensor__raw_unpack_avx512(uint8_t *dst, const uint8_t *planes, size_t stride,
+                                      unsigned shift);
 /* Rebuilds n elements from class symbol streams a[c] (n[c] bytes, followed by at least 64
- * zero bytes) and the e escape words (weft_tensor__esc_words of the escape planes, with 64
- * bytes of room after them). Returns -1, having written garbage, when the base puts more
- * elements in a class than n[c] says; 0 otherwise (then every stream is used exactly). simd = 0
- * forces the portable path. */
+ * zero bytes), the classes' unpacked low bits r[c] (the same shape; r NULL when every shift is
+ * 0) and the e escape words (weft_tensor__esc_words of the escape planes, with 64 bytes of
+ * room after them): z = (symbol, or the next escape word for symbol 255) << shift | low bits.
+ * Returns -1, having written garbage, when the base puts more elements in a class than n[c]
+ * says; 0 otherwise (then every stream is used exactly). simd = 0 forces the portable path. */
 int weft_tensor__ctx_join(uint8_t *out, const weft_tensor__ctx *cx, const uint8_t *const a[4],
-                          const uint8_t *words, size_t e, const uint8_t *base, size_t n,
-                          size_t esize, int simd);
+                          const uint8_t *const *r, const uint8_t *words, size_t e,
+                          const uint8_t *base, size_t n, size_t esize, int simd);
 /* AVX-512 VBMI2 part of the join for 16-bit elements: 32 at a time while no class overruns;
  * pa/pe get the symbols and escapes used per class. Returns the elements done. */
 size_t weft_tensor__ctx_join16_avx512(uint8_t *out, const weft_tensor__ctx *cx,
-                                      const uint8_t *const a[4], const uint8_t *words, size_t pa[4],
-                                      size_t *pe, const uint8_t *base, size_t n);
+                                      const uint8_t *const a[4], const uint8_t *const *r,
+                                      const uint8_t *words, size_t pa[4], size_t *pe,
+                                      const uint8_t *base, size_t n);
 
 #endif

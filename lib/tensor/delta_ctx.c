@@ -19,10 +19,17 @@
 #if !defined(__x86_64__) && !defined(__i386__)
 /* Never called off x86 (weft_tensor__use_avx512_vbmi2 is 0); defined so the reference links. */
 size_t weft_tensor__ctx_join16_avx512(uint8_t *out, const weft_tensor__ctx *cx,
-                                      const uint8_t *const a[4], const uint8_t *words, size_t pa[4],
-                                      size_t *pe, const uint8_t *base, size_t n)
+                                      const uint8_t *const a[4], const uint8_t *const *r,
+                                      const uint8_t *words, size_t pa[4], size_t *pe,
+                                      const uint8_t *base, size_t n)
 {
-    (void)out, (void)cx, (void)a, (void)words, (void)pa, (void)pe, (void)base, (void)n;
+    (void)out, (void)cx, (void)a, (void)r, (void)words, (void)pa, (void)pe, (void)base, (void)n;
+    return 0;
+}
+size_t weft_tensor__raw_unpack_avx512(uint8_t *dst, const uint8_t *planes, size_t stride,
+                                      unsigned shift)
+{
+    (void)dst, (void)planes, (void)stride, (void)shift;
     return 0;
 }
 #endif
@@ -226,43 +233,171 @@ void weft_tensor__ctx_count(weft_tensor__ctx *cx, const uint8_t *fine, const uin
     for (size_t i = 0; i < n; i++) {
         unsigned c = ctx_class(cx, ctx_abs(base + esize * i, esize));
         cx->n[c]++;
-        cx->e[c] += ctx_z(fine, base, i, esize) >= 255;
+        cx->e[c] += (ctx_z(fine, base, i, esize) >> cx->shift[c]) >= 255;
     }
+}
+
+/* How much bigger than the smallest estimate a class may code to get a larger shift: each bit
+ * of shift takes a bit off every symbol, so the decoder takes more symbols per table lookup. */
+#define WEFT_TENSOR_SHIFT_SLACK 0.04f
+
+/* The symbol histogram of shift s from the fine histogram hf (z, the last counter for every z
+ * ≥ 4095) or, for s ≥ 4, the coarse one hc (z >> 4 likewise): both are exact up to escapes,
+ * since 255 << s ≤ 4080 << (s ≥ 4 ? 4 : 0). Returns the escapes. */
+static size_t ctx_shift_hist(uint32_t qh[256], const uint32_t *hf, const uint32_t *hc, unsigned s)
+{
+    const uint32_t *h = s >= 4 ? hc : hf;
+    unsigned r = s >= 4 ? s - 4 : s;
+    memset(qh, 0, 256 * sizeof *qh);
+    for (unsigned v = 0; v < 4095; v++) {
+        unsigned q = v >> r;
+        qh[q < 255 ? q : 255] += h[v];
+    }
+    qh[255] += h[4095];
+    return qh[255];
+}
+
+void weft_tensor__ctx_shifts(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t *fine,
+                             const uint8_t *base, size_t n, size_t esize, unsigned max_shift)
+{
+    memset(cx->shift, 0, sizeof cx->shift);
+    if (max_shift == 0) {
+        weft_tensor__ctx_count(cx, fine, base, n, esize);
+        return;
+    }
+    if (max_shift > WEFT_TENSOR_SHIFT_MAX)
+        max_shift = WEFT_TENSOR_SHIFT_MAX;
+    memset(hist, 0, WEFT_TENSOR_SHIFT_HIST * sizeof *hist);
+    uint32_t *fine_h = hist, *coarse_h = hist + WEFT_TENSOR_CTX_MAX * 4096;
+    memset(cx->n, 0, sizeof cx->n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = ctx_class(cx, ctx_abs(base + esize * i, esize));
+        uint32_t z = ctx_z(fine, base, i, esize), zc = z >> 4;
+        cx->n[c]++;
+        fine_h[c * 4096 + (z < 4095 ? z : 4095)]++;
+        coarse_h[c * 4096 + (zc < 4095 ? zc : 4095)]++;
+    }
+    for (unsigned c = 0; c < cx->k; c++) {
+        const uint32_t *hf = fine_h + c * 4096, *hc = coarse_h + c * 4096;
+        float cost[WEFT_TENSOR_SHIFT_MAX + 1], best = 0;
+        size_t esc[WEFT_TENSOR_SHIFT_MAX + 1];
+        uint32_t qh[256];
+        for (unsigned s = 0; s <= max_shift; s++) {
+            esc[s] = ctx_shift_hist(qh, hf, hc, s);
+            unsigned first = 0, last = 255;
+            while (first < 255 && qh[first] == 0)
+                first++;
+            while (last > first && qh[last] == 0)
+                last--;
+            /* Escape bytes code to about three quarters of their size. */
+            cost[s] = ctx_block_bits(qh, (uint32_t)cx->n[c], first, last) +
+                      (float)s * (float)cx->n[c] + 6.0f * (float)(esize * esc[s]);
+            best = s == 0 || cost[s] < best ? cost[s] : best;
+        }
+        unsigned pick = 0;
+        for (unsigned s = 0; s <= max_shift; s++)
+            if (cost[s] <= (1.0f + WEFT_TENSOR_SHIFT_SLACK) * best)
+                pick = s;
+        cx->shift[c] = (uint8_t)pick;
+        cx->e[c] = esc[pick];
+    }
+}
+
+size_t weft_tensor__ctx_raw_len(const weft_tensor__ctx *cx)
+{
+    size_t len = 0;
+    for (unsigned c = 0; c < cx->k; c++)
+        len += cx->shift[c] * ((cx->n[c] + 7) / 8);
+    return len;
+}
+
+/* Bit j of each of the 8 bytes of v, as one byte (byte m's bit to bit m). */
+static inline uint8_t ctx_pack8(uint64_t v, unsigned j)
+{
+    return (uint8_t)((((v >> j) & 0x0101010101010101ull) * 0x0102040810204080ull) >> 56);
 }
 
 void weft_tensor__ctx_split(uint8_t *planes, const weft_tensor__ctx *cx, const uint8_t *fine,
                             const uint8_t *base, size_t n, size_t esize)
 {
-    uint8_t *a[WEFT_TENSOR_CTX_MAX], *esc = planes + n;
-    size_t pa[WEFT_TENSOR_CTX_MAX] = {0}, pe = 0, e = 0;
+    uint8_t *a[WEFT_TENSOR_CTX_MAX], *raw[WEFT_TENSOR_CTX_MAX];
+    size_t pa[WEFT_TENSOR_CTX_MAX] = {0}, pe = 0, e = 0, stride[WEFT_TENSOR_CTX_MAX];
+    uint64_t low[WEFT_TENSOR_CTX_MAX] = {0}; /* the low bits of a class's last (up to) 8 */
     uint8_t *p = planes;
     for (unsigned c = 0; c < cx->k; c++) {
         a[c] = p;
         p += cx->n[c];
         e += cx->e[c];
     }
+    for (unsigned c = 0; c < cx->k; c++) {
+        raw[c] = p;
+        stride[c] = (cx->n[c] + 7) / 8;
+        p += cx->shift[c] * stride[c];
+    }
+    uint8_t *esc = p;
     for (size_t i = 0; i < n; i++) {
         unsigned c = ctx_class(cx, ctx_abs(base + esize * i, esize));
-        uint32_t z = ctx_z(fine, base, i, esize);
-        if (z < 255) {
-            a[c][pa[c]++] = (uint8_t)z;
+        uint32_t z = ctx_z(fine, base, i, esize), q = z >> cx->shift[c];
+        size_t j = pa[c]++;
+        if (cx->shift[c] > 0) {
+            low[c] |= (uint64_t)(z & ((1u << cx->shift[c]) - 1)) << (8 * (j & 7));
+            if ((j & 7) == 7 || j + 1 == cx->n[c]) {
+                for (unsigned b = 0; b < cx->shift[c]; b++)
+                    raw[c][b * stride[c] + j / 8] = ctx_pack8(low[c], b);
+                low[c] = 0;
+            }
+        }
+        if (q < 255) {
+            a[c][j] = (uint8_t)q;
             continue;
         }
-        a[c][pa[c]++] = 255;
-        uint32_t x = z - 255;
+        a[c][j] = 255;
+        uint32_t x = q - 255;
         for (size_t k = 0; k < esize; k++)
             esc[k * e + pe] = (uint8_t)(x >> (8 * (esize - 1 - k)));
         pe++;
     }
 }
 
+/* spread[b]: bit m of b as byte m (0 or 1). */
+#define CTX_S(b)                                                                                   \
+    ((uint64_t)((b) & 1) | (uint64_t)((b) >> 1 & 1) << 8 | (uint64_t)((b) >> 2 & 1) << 16 |        \
+     (uint64_t)((b) >> 3 & 1) << 24 | (uint64_t)((b) >> 4 & 1) << 32 |                           \
+     (uint64_t)((b) >> 5 & 1) << 40 | (uint64_t)((b) >> 6 & 1) << 48 | (uint64_t)((b) >> 7 & 1) << 56)
+#define CTX_S4(b) CTX_S(b), CTX_S((b) + 1), CTX_S((b) + 2), CTX_S((b) + 3)
+#define CTX_S16(b) CTX_S4(b), CTX_S4((b) + 4), CTX_S4((b) + 8), CTX_S4((b) + 12)
+#define CTX_S64(b) CTX_S16(b), CTX_S16((b) + 16), CTX_S16((b) + 32), CTX_S16((b) + 48)
+static const uint64_t ctx_spread[256] = {CTX_S64(0), CTX_S64(64), CTX_S64(128), CTX_S64(192)};
+
+int weft_tensor__raw_unpack(uint8_t *dst, const uint8_t *planes, size_t n, unsigned shift)
+{
+    size_t stride = (n + 7) / 8;
+    if (n % 8 != 0)
+        for (unsigned b = 0; b < shift; b++)
+            if (planes[b * stride + stride - 1] >> (n % 8) != 0)
+                return -1;
+    /* Eight elements at a time, each plane adding its bit to all eight bytes; the last group
+     * writes up to 7 bytes into the zero padding, which is then cleared again. */
+    size_t g = weft_tensor__use_avx512_vbmi2() ? weft_tensor__raw_unpack_avx512(dst, planes, stride,
+                                                                                  shift)
+                                               : 0;
+    for (; g < stride; g++) {
+        uint64_t v = 0;
+        for (unsigned b = 0; b < shift; b++)
+            v |= ctx_spread[planes[b * stride + g]] << b;
+        memcpy(dst + 8 * g, &v, 8);
+    }
+    memset(dst + n, 0, 64);
+    return 0;
+}
+
 int weft_tensor__ctx_join(uint8_t *out, const weft_tensor__ctx *cx, const uint8_t *const a[4],
-                          const uint8_t *words, size_t e, const uint8_t *base, size_t n,
-                          size_t esize, int simd)
+                          const uint8_t *const *r, const uint8_t *words, size_t e,
+                          const uint8_t *base, size_t n, size_t esize, int simd)
 {
     size_t pa[WEFT_TENSOR_CTX_MAX] = {0}, pe = 0, i = 0;
     if (simd && esize == 2 && weft_tensor__use_avx512_vbmi2())
-        i = weft_tensor__ctx_join16_avx512(out, cx, a, words, pa, &pe, base, n);
+        i = weft_tensor__ctx_join16_avx512(out, cx, a, r, words, pa, &pe, base, n);
     for (unsigned c = 0; c < cx->k; c++)
         if (pa[c] > cx->n[c])
             return -1;
@@ -270,7 +405,7 @@ int weft_tensor__ctx_join(uint8_t *out, const weft_tensor__ctx *cx, const uint8_
         unsigned c = ctx_class(cx, ctx_abs(base + esize * i, esize));
         if (pa[c] >= cx->n[c])
             return -1;
-        uint32_t z = a[c][pa[c]++];
+        uint32_t z = a[c][pa[c]];
         if (z == 255) {
             if (pe >= e)
                 return -1;
@@ -278,6 +413,9 @@ int weft_tensor__ctx_join(uint8_t *out, const weft_tensor__ctx *cx, const uint8_
                            : weft_tensor__load32(words + 4 * pe);
             pe++;
         }
+        if (r != NULL)
+            z = z << cx->shift[c] | r[c][pa[c]];
+        pa[c]++;
         if (esize == 2) {
             uint16_t d = (uint16_t)(z >> 1 ^ ((z & 1) ? 0xffff : 0));
             uint32_t o = (uint16_t)(ctx_order(weft_tensor__load16(base + 2 * i), 2) + d);

@@ -243,10 +243,33 @@ static size_t entropy_header_len(const uint8_t len[256], const size_t stream_len
     return h;
 }
 
+/* The block size of the streams with histograms c4 in code lengths len: stream sizes, symbol
+ * range, total. 0 if len has no code for a symbol that occurs. */
+static size_t entropy_size(const uint8_t len[256], size_t stream_len[4], unsigned *first,
+                           unsigned *last, uint32_t c4[4][256])
+{
+    size_t total = 0;
+    for (int k = 0; k < 4; k++) {
+        uint64_t bits = 0;
+        for (int s = 0; s < 256; s++) {
+            if (c4[k][s] != 0 && len[s] == 0)
+                return 0;
+            bits += (uint64_t)c4[k][s] * len[s];
+        }
+        stream_len[k] = (size_t)((bits + 7) / 8);
+        total += stream_len[k];
+    }
+    return total + entropy_header_len(len, stream_len, first, last);
+}
+
+/* Symbols after a present one that a memo's encoder gives a code (see entropy_plan). */
+#define ENTROPY_FILL 8
+
 /* Plans a Huffman block: lengths, codes, stream sizes, total. 0 if Huffman is impossible
- * (fewer than two symbols). */
+ * (fewer than two symbols). With fill, every absent symbol up to ENTROPY_FILL after a present
+ * one gets a code as if it occurred once. */
 static size_t entropy_plan(entropy_code *c, size_t stream_len[4], unsigned *first, unsigned *last,
-                           uint32_t c4[4][256])
+                           uint32_t c4[4][256], int fill)
 {
     uint32_t counts[256];
     unsigned present = 0;
@@ -256,19 +279,21 @@ static size_t entropy_plan(entropy_code *c, size_t stream_len[4], unsigned *firs
     }
     if (present < 2)
         return 0;
+    /* For a memo, absent symbols just above present ones get a code too (count 1): the
+     * next block's rare symbols then mostly have a code, so its code can be this one. */
+    for (unsigned s = 0, near = 0; fill && s < 256; s++) {
+        if (counts[s] != 0) {
+            near = ENTROPY_FILL;
+        } else if (near > 0) {
+            counts[s] = 1;
+            near--;
+        }
+    }
     uint8_t len[256];
     entropy_lengths(len, counts);
     if (entropy_assign(c, len) != 0)
         return 0; /* cannot happen: entropy_lengths makes complete codes */
-    size_t total = 0;
-    for (int k = 0; k < 4; k++) {
-        uint64_t bits = 0;
-        for (int s = 0; s < 256; s++)
-            bits += (uint64_t)c4[k][s] * len[s];
-        stream_len[k] = (size_t)((bits + 7) / 8);
-        total += stream_len[k];
-    }
-    return total + entropy_header_len(len, stream_len, first, last);
+    return entropy_size(len, stream_len, first, last, c4);
 }
 
 size_t weft_entropy_estimate(const uint32_t counts[256], size_t n)
@@ -395,7 +420,74 @@ static void entropy_put_streams(uint8_t *p, const uint8_t *out_end, const entrop
     }
 }
 
+/* Recent codes (contract in entropy.h). The encoder's list is most recent first; the
+ * decoder's tables are replaced round-robin. Only blocks decoded through the multi-symbol
+ * table take part: small blocks build their table cheaply. */
+#define MEMO_SLOTS 8
+#define MEMO_KEY_MAX (2 + 128) /* first, last and the length nibbles of a Huffman header */
+struct weft_entropy_memo {
+    uint8_t enc_len[MEMO_SLOTS][256];
+    unsigned enc_n;
+    uint8_t key[MEMO_SLOTS][MEMO_KEY_MAX];
+    size_t key_len[MEMO_SLOTS];
+    unsigned dec_n, dec_next;
+    uint64_t table[MEMO_SLOTS][ETABLE];
+};
+
+/* Blocks from this many symbols on use the multi-symbol table: its build (about 3000 entries)
+ * costs about as much as decoding 4000 symbols one per lookup. */
+#define ENTROPY_MULTI_MIN_N 4096
+
+int weft_entropy_memo_new(weft_entropy_memo **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out == NULL ? weft_err_set(WEFT_ENOMEM, "entropy: out of memory for the code memo")
+                        : 0;
+}
+
+void weft_entropy_memo_free(weft_entropy_memo *m)
+{
+    free(m);
+}
+
+/* The encoder's choice among the recent codes: the smallest block within 1/256 of the
+ * block's own code (size own) and under n_max + 1 bytes, or none. Moves the code used to the
+ * front of the list. */
+static void memo_choose(weft_entropy_memo *m, entropy_code *code, size_t stream_len[4],
+                        unsigned *first, unsigned *last, size_t own, size_t n_max,
+                        uint32_t c4[4][256])
+{
+    size_t best = own + own / 256 + 1, sl[4];
+    if (best > n_max + 1)
+        best = n_max + 1; /* never past the stored mode's size */
+    unsigned pick = MEMO_SLOTS, f, l;
+    for (unsigned i = 0; i < m->enc_n; i++) {
+        size_t size = entropy_size(m->enc_len[i], sl, &f, &l, c4);
+        if (size != 0 && size < best) {
+            best = size;
+            pick = i;
+        }
+    }
+    uint8_t used[256];
+    if (pick < MEMO_SLOTS) {
+        memcpy(used, m->enc_len[pick], 256);
+        (void)entropy_assign(code, used); /* complete: it was a code of an earlier block */
+        (void)entropy_size(used, stream_len, first, last, c4);
+    } else {
+        memcpy(used, code->len, 256);
+        pick = m->enc_n < MEMO_SLOTS ? m->enc_n++ : MEMO_SLOTS - 1;
+    }
+    memmove(m->enc_len[1], m->enc_len[0], pick * sizeof m->enc_len[0]);
+    memcpy(m->enc_len[0], used, 256);
+}
+
 int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t *in, size_t n)
+{
+    return weft_entropy_encode_memo(NULL, out, cap, out_len, in, n);
+}
+
+int weft_entropy_encode_memo(weft_entropy_memo *m, uint8_t *out, size_t cap, size_t *out_len,
+                             const uint8_t *in, size_t n)
 {
     if (n > WEFT_ENTROPY_MAX_N)
         return weft_err_set(WEFT_ELIMIT, "entropy: block of %zu bytes over the limit", n);
@@ -407,7 +499,10 @@ int weft_entropy_encode(uint8_t *out, size_t cap, size_t *out_len, const uint8_t
     entropy_code code;
     size_t stream_len[4];
     unsigned first = 0, last = 0;
-    size_t huff = entropy_plan(&code, stream_len, &first, &last, c4);
+    int memo = m != NULL && n >= ENTROPY_MULTI_MIN_N;
+    size_t huff = entropy_plan(&code, stream_len, &first, &last, c4, memo);
+    if (memo && huff != 0 && huff < n + 1)
+        memo_choose(m, &code, stream_len, &first, &last, huff, n, c4);
     if (n > 0 && huff == 0) { /* one symbol only */
         out[0] = WEFT_ENTROPY_CONSTANT;
         out[1] = in[0];
@@ -451,25 +546,33 @@ typedef struct entropy_reader {
 
 #define EMULTI 6
 
-/* Blocks from this many symbols on use the multi-symbol table: its build (about 3000 entries)
- * costs about as much as decoding 4000 symbols one per lookup. */
-#define ENTROPY_MULTI_MIN_N 4096
-
 /* Careful decode of n symbols: byte-wise refill, every length checked. -1 if the stream ends
- * before the codes do. Only the first symbol of a table entry is used; its length is len[]. */
+ * before the codes do. A table entry is taken whole when its symbols fit in what is left and
+ * its bits are all there; otherwise only its first symbol, whose length is len[]. */
 static int entropy_decode_tail(uint8_t *out, size_t n, entropy_reader *r, const uint64_t *table,
                                const uint8_t *len)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    while (i < n) {
         while (r->nb <= 56 && r->p < r->end) {
             r->bits |= (uint64_t)*r->p++ << r->nb;
             r->nb += 8;
         }
-        uint8_t s = (uint8_t)(table[r->bits & (ETABLE - 1)] >> 16);
+        uint64_t e = table[r->bits & (ETABLE - 1)];
+        unsigned cnt = (unsigned)(e >> 8) & 0xff, bits = (unsigned)e & 0xff;
+        if (cnt <= n - i && bits <= r->nb) {
+            for (unsigned k = 0; k < cnt; k++)
+                out[i + k] = (uint8_t)(e >> (16 + 8 * k));
+            i += cnt;
+            r->bits >>= bits;
+            r->nb -= bits;
+            continue;
+        }
+        uint8_t s = (uint8_t)(e >> 16);
         unsigned l = len[s];
         if (l > r->nb)
             return -1;
-        out[i] = s;
+        out[i++] = s;
         r->bits >>= l;
         r->nb -= l;
     }
@@ -684,6 +787,21 @@ static int entropy_decode4(uint8_t *out, size_t n, entropy_reader rd[4], const u
 
 int weft_entropy_decode(uint8_t *out, size_t n, const uint8_t *in, size_t in_len, size_t *consumed)
 {
+    return weft_entropy_decode_memo(NULL, out, n, in, in_len, consumed);
+}
+
+/* The slot of m whose table was built for the header bytes key[0..len), or -1. */
+static int memo_find(const weft_entropy_memo *m, const uint8_t *key, size_t len)
+{
+    for (unsigned i = 0; i < m->dec_n; i++)
+        if (m->key_len[i] == len && memcmp(m->key[i], key, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+int weft_entropy_decode_memo(weft_entropy_memo *m, uint8_t *out, size_t n, const uint8_t *in,
+                             size_t in_len, size_t *consumed)
+{
     const uint8_t *p = in, *end = in + in_len;
     if (n > WEFT_ENTROPY_MAX_N)
         return weft_err_set(WEFT_ELIMIT, "entropy: block of %zu bytes over the limit", n);
@@ -726,8 +844,12 @@ int weft_entropy_decode(uint8_t *out, size_t n, const uint8_t *in, size_t in_len
     if ((last - first) % 2 == 0 && (p[nib - 1] >> 4) != 0)
         return weft_err_set(WEFT_ECORRUPT, "entropy: padding nibble not zero");
     p += nib;
+    /* A code the memo holds a table for was checked when that table was built. */
+    const uint8_t *key = in + 1;
+    size_t key_len = 2 + nib;
+    int slot = m != NULL && n >= ENTROPY_MULTI_MIN_N ? memo_find(m, key, key_len) : -1;
     entropy_code code;
-    if (entropy_assign(&code, len) != 0)
+    if (slot < 0 && entropy_assign(&code, len) != 0)
         return weft_err_set(WEFT_ECORRUPT, "entropy: code lengths do not form a complete code");
     size_t sl[4];
     for (int k = 0; k < 4; k++) {
@@ -759,13 +881,26 @@ int weft_entropy_decode(uint8_t *out, size_t n, const uint8_t *in, size_t in_len
         rd[k] = (entropy_reader){.p = q, .end = q + sl[k], .start = q, .bits = 0, .nb = 0};
         q += sl[k];
     }
+    /* The table is used from the stack, where the build leaves it in L1: a remembered one is
+     * copied there (far cheaper than a build), not read in place. */
     uint64_t table[2 * ETABLE];
     const uint64_t *t = table + ETABLE;
-    if (n >= ENTROPY_MULTI_MIN_N)
+    if (slot >= 0) {
+        memcpy(table + ETABLE, m->table[slot], sizeof m->table[0]);
+    } else if (n >= ENTROPY_MULTI_MIN_N) {
         entropy_multi_table(table, &code, syms, n_syms, min_len);
-    else
+        if (m != NULL) {
+            unsigned i = m->dec_next;
+            m->dec_next = (i + 1) % MEMO_SLOTS;
+            m->dec_n = m->dec_n < MEMO_SLOTS ? m->dec_n + 1 : MEMO_SLOTS;
+            memcpy(m->key[i], key, key_len);
+            m->key_len[i] = key_len;
+            memcpy(m->table[i], table + ETABLE, sizeof m->table[0]);
+        }
+    } else {
         entropy_single_table(table + ETABLE, &code, syms, n_syms);
-    int rc = entropy_decode4(out, n, rd, t, code.len);
+    }
+    int rc = entropy_decode4(out, n, rd, t, len);
     if (rc != 0)
         return rc;
     *consumed = (size_t)(q - in);

@@ -21,8 +21,11 @@ struct weft_weight_codec {
     uint8_t *try_buf, *best_buf;
     uint8_t *words;       /* DIFF_ESC escape words (decode) */
     uint32_t *hist;       /* DIFF_CTX class choice (encode): WEFT_TENSOR_CTX_GROUPS * 256 */
+    uint32_t *shift_hist; /* DIFF_SHIFT shift choice (encode): WEFT_TENSOR_SHIFT_HIST */
     unsigned ctx_max;     /* most DIFF_CTX classes the encoder uses */
     size_t ctx_min_class; /* and the fewest elements in one */
+    unsigned shift_max;   /* largest DIFF_SHIFT shift (0: DIFF_CTX instead) */
+    weft_entropy_memo *memo; /* recent entropy codes, shared by consecutive frames */
     size_t alloc;
 };
 
@@ -31,14 +34,23 @@ int weft_weight_codec_new(weft_weight_codec **out)
     *out = calloc(1, sizeof **out);
     if (*out == NULL)
         return weft_err_set(WEFT_ENOMEM, "weight codec: out of memory");
+    int rc = weft_entropy_memo_new(&(*out)->memo);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        return rc;
+    }
     (*out)->ctx_max = WEFT_TENSOR_CTX_ENCODE_MAX;
+    (*out)->shift_max = WEFT_TENSOR_SHIFT_MAX;
     return 0;
 }
 
-void weft_tensor__codec_set_ctx(struct weft_weight_codec *c, unsigned kmax, size_t min_class)
+void weft_tensor__codec_set_ctx(struct weft_weight_codec *c, unsigned kmax, size_t min_class,
+                                unsigned max_shift)
 {
     c->ctx_max = kmax;
     c->ctx_min_class = min_class;
+    c->shift_max = max_shift;
 }
 
 void weft_weight_codec_free(weft_weight_codec *c)
@@ -50,6 +62,8 @@ void weft_weight_codec_free(weft_weight_codec *c)
     free(c->best_buf);
     free(c->words);
     free(c->hist);
+    free(c->shift_hist);
+    weft_entropy_memo_free(c->memo);
     free(c);
 }
 
@@ -61,8 +75,13 @@ static int codec_reserve(weft_weight_codec *c, size_t len)
 {
     if (c->hist == NULL) {
         c->hist = malloc(WEFT_TENSOR_CTX_GROUPS * 256 * sizeof *c->hist);
-        if (c->hist == NULL)
+        c->shift_hist = malloc(WEFT_TENSOR_SHIFT_HIST * sizeof *c->shift_hist);
+        if (c->hist == NULL || c->shift_hist == NULL) {
+            free(c->hist);
+            free(c->shift_hist);
+            c->hist = c->shift_hist = NULL;
             return weft_err_set(WEFT_ENOMEM, "weight codec: out of memory");
+        }
     }
     if (c->alloc >= len + CODEC_SLACK)
         return 0;
@@ -108,9 +127,9 @@ const char *weft_weight_dtype_name(int dtype)
 
 const char *weft_weight_method_name(int method)
 {
-    static const char *const names[] = {"stored", "entropy",  "float",   "diff",
-                                        "xor",    "diff-esc", "diff-ctx"};
-    return method >= 0 && method <= WEFT_WEIGHT_DIFF_CTX ? names[method] : NULL;
+    static const char *const names[] = {"stored",   "entropy",  "float",     "diff",
+                                        "xor",      "diff-esc", "diff-ctx", "diff-shift"};
+    return method >= 0 && method <= WEFT_WEIGHT_DIFF_SHIFT ? names[method] : NULL;
 }
 
 /* Span header: method, dtype, phase, varint len, varint payload_len, varint base_ref. */
@@ -136,7 +155,8 @@ static void frame_split_span(size_t len, size_t esize, unsigned phase, size_t *h
 static int frame_is_delta(int method)
 {
     return method == WEFT_WEIGHT_DIFF || method == WEFT_WEIGHT_XOR ||
-           method == WEFT_WEIGHT_DIFF_ESC || method == WEFT_WEIGHT_DIFF_CTX;
+           method == WEFT_WEIGHT_DIFF_ESC || method == WEFT_WEIGHT_DIFF_CTX ||
+           method == WEFT_WEIGHT_DIFF_SHIFT;
 }
 
 /* DIFF_CTX: bit position of the exponent and largest |w| of a float dtype. */
@@ -150,36 +170,44 @@ static uint32_t frame_abs_max(size_t esize)
     return esize == 2 ? 0x7fffu : 0x7fffffffu;
 }
 
-/* Codes one span as DIFF_CTX with the classes of cx into out (room: 2 * len + 64); returns
- * the size. Payload: head bytes, u8 k, k-1 varint thresholds, k-1 varint counts (classes 0 to
- * k-2), per class its symbol block then its esize escape plane blocks, tail bytes. */
-static size_t frame_encode_ctx(weft_weight_codec *c, uint8_t *out, weft_tensor__ctx *cx,
-                               const uint8_t *data, const uint8_t *base, size_t len, size_t esize,
-                               unsigned phase)
+/* Codes one span as DIFF_CTX or DIFF_SHIFT (`method`) with the classes (and shifts) of cx,
+ * counted, into out (room: 2 * len + 64); returns the size. Payload: head bytes, u8 k, k-1
+ * varint thresholds, k-1 varint counts (classes 0 to k-2), for DIFF_SHIFT k shift bytes, per
+ * class its symbol block, for DIFF_SHIFT the raw bit planes, the esize escape plane blocks,
+ * tail bytes. */
+static size_t frame_encode_ctx(weft_weight_codec *c, uint8_t *out, int method,
+                               const weft_tensor__ctx *cx, const uint8_t *data,
+                               const uint8_t *base, size_t len, size_t esize, unsigned phase)
 {
     size_t head, n, tail;
     frame_split_span(len, esize, phase, &head, &n, &tail);
     uint8_t *p = out;
     memcpy(p, data, head);
     p += head;
-    weft_tensor__ctx_count(cx, data + head, base + head, n, esize);
     weft_tensor__ctx_split(c->planes, cx, data + head, base + head, n, esize);
     *p++ = (uint8_t)cx->k;
     for (unsigned k = 0; k + 1 < cx->k; k++)
         p += weft_tensor__put_varint(p, cx->thr[k]);
     for (unsigned k = 0; k + 1 < cx->k; k++)
         p += weft_tensor__put_varint(p, cx->n[k]);
+    if (method == WEFT_WEIGHT_DIFF_SHIFT)
+        for (unsigned k = 0; k < cx->k; k++)
+            *p++ = cx->shift[k];
     const uint8_t *src = c->planes;
     size_t used = 0, e = 0;
     for (unsigned k = 0; k < cx->k; k++) {
-        if (weft_entropy_encode(p, cx->n[k] + 1, &used, src, cx->n[k]) != 0)
+        if (weft_entropy_encode_memo(c->memo, p, cx->n[k] + 1, &used, src, cx->n[k]) != 0)
             return (size_t)-1;
         p += used;
         src += cx->n[k];
         e += cx->e[k];
     }
+    size_t raw = weft_tensor__ctx_raw_len(cx);
+    memcpy(p, src, raw);
+    p += raw;
+    src += raw;
     for (size_t j = 0; j < esize; j++) {
-        if (weft_entropy_encode(p, e + 1, &used, src, e) != 0)
+        if (weft_entropy_encode_memo(c->memo, p, e + 1, &used, src, e) != 0)
             return (size_t)-1;
         p += used;
         src += e;
@@ -187,6 +215,32 @@ static size_t frame_encode_ctx(weft_weight_codec *c, uint8_t *out, weft_tensor__
     memcpy(p, data + head + n * esize, tail);
     p += tail;
     return (size_t)(p - out);
+}
+
+static size_t frame_encode_planes(weft_weight_codec *c, uint8_t *out, int method,
+                                  const uint8_t *data, const uint8_t *base, size_t len,
+                                  size_t esize, unsigned phase);
+
+/* Codes one span with the classes of cx and the shifts chosen for them into out: DIFF_ESC for
+ * one class without a shift, else DIFF_SHIFT (DIFF_CTX when no class has a shift). Returns
+ * the method; *size gets the payload size. */
+static int frame_encode_classes(weft_weight_codec *c, uint8_t *out, size_t *size,
+                                weft_tensor__ctx *cx, const uint8_t *data, const uint8_t *base,
+                                size_t len, size_t esize, unsigned phase)
+{
+    size_t head, n, tail;
+    frame_split_span(len, esize, phase, &head, &n, &tail);
+    weft_tensor__ctx_shifts(cx, c->shift_hist, data + head, base + head, n, esize, c->shift_max);
+    int shifted = 0;
+    for (unsigned k = 0; k < cx->k; k++)
+        shifted |= cx->shift[k] > 0;
+    if (cx->k == 1 && !shifted) {
+        *size = frame_encode_planes(c, out, WEFT_WEIGHT_DIFF_ESC, data, base, len, esize, phase);
+        return WEFT_WEIGHT_DIFF_ESC;
+    }
+    int m = shifted ? WEFT_WEIGHT_DIFF_SHIFT : WEFT_WEIGHT_DIFF_CTX;
+    *size = frame_encode_ctx(c, out, m, cx, data, base, len, esize, phase);
+    return m;
 }
 
 /* Codes one span with a plane method into out (room: len + esize + 1); returns the size. The
@@ -205,11 +259,11 @@ static size_t frame_encode_planes(weft_weight_codec *c, uint8_t *out, int method
         /* Plane a at c->planes, escape planes after it. */
         size_t e = weft_tensor__diffesc_split(c->planes, c->planes + n, el, base + head, n, esize);
         size_t used = 0;
-        if (weft_entropy_encode(p, n + 1, &used, c->planes, n) != 0)
+        if (weft_entropy_encode_memo(c->memo, p, n + 1, &used, c->planes, n) != 0)
             return (size_t)-1;
         p += used;
         for (size_t k = 0; k < esize; k++) {
-            if (weft_entropy_encode(p, e + 1, &used, c->planes + n + k * e, e) != 0)
+            if (weft_entropy_encode_memo(c->memo, p, e + 1, &used, c->planes + n + k * e, e) != 0)
                 return (size_t)-1;
             p += used;
         }
@@ -230,7 +284,7 @@ static size_t frame_encode_planes(weft_weight_codec *c, uint8_t *out, int method
             /* Mantissa noise: the stored block the coder would pick, without its histogram. */
             p[0] = WEFT_ENTROPY_STORED;
             memcpy(p + 1, plane, n);
-        } else if (weft_entropy_encode(p, n + 1, &used, plane, n) != 0) {
+        } else if (weft_entropy_encode_memo(c->memo, p, n + 1, &used, plane, n) != 0) {
             /* Room is exact: each block is at most n + 1 bytes. */
             return (size_t)-1;
         }
@@ -261,28 +315,28 @@ static int frame_encode_span(weft_weight_codec *c, size_t *size_out, int *method
     } while (0)
     if (s->dtype == WEFT_WEIGHT_RAW) {
         size_t used = 0;
-        int rc = weft_entropy_encode(c->try_buf, len + 1, &used, data, len);
+        int rc = weft_entropy_encode_memo(c->memo, c->try_buf, len + 1, &used, data, len);
         if (rc != 0)
             return rc;
         FRAME_TAKE(WEFT_WEIGHT_ENTROPY, used);
     } else {
         size_t sz;
         if (s->base != NULL) {
-            /* DIFF_ESC unless the class choice expects DIFF_CTX to save over 3% of it; DIFF_CTX
-             * when the choice found more than one class worth having. */
+            /* One class unless the class choice expects its classes to save over 3%; the
+             * classes when it found more than one worth having. */
             size_t head, n, tail;
             frame_split_span(len, esize, s->phase, &head, &n, &tail);
-            weft_tensor__ctx cx;
+            weft_tensor__ctx cx, one;
             weft_tensor__ctx_choose(&cx, c->hist, data + head, s->base + head, n, esize,
                                     frame_exp_shift(s->dtype), c->ctx_max, c->ctx_min_class);
-            if (cx.k == 1 || cx.bits > 0.97f * cx.bits_one) {
-                sz = frame_encode_planes(c, c->try_buf, WEFT_WEIGHT_DIFF_ESC, data, s->base, len,
-                                         esize, s->phase);
-                FRAME_TAKE(WEFT_WEIGHT_DIFF_ESC, sz);
-            }
-            if (cx.k > 1) {
-                sz = frame_encode_ctx(c, c->try_buf, &cx, data, s->base, len, esize, s->phase);
-                FRAME_TAKE(WEFT_WEIGHT_DIFF_CTX, sz);
+            weft_tensor__ctx_init(&one);
+            for (int t = 0; t < 2; t++) {
+                weft_tensor__ctx *x = t == 0 ? &one : &cx;
+                if (t == 0 ? cx.k > 1 && cx.bits <= 0.97f * cx.bits_one : cx.k == 1)
+                    continue;
+                int m = frame_encode_classes(c, c->try_buf, &sz, x, data, s->base, len, esize,
+                                             s->phase);
+                FRAME_TAKE(m, sz);
             }
             /* The byte-plane forms win when most moves are large (escapes everywhere). */
             if (best_len > len / 2) {
@@ -420,7 +474,7 @@ static int frame_next(frame_cursor *fc, weft_weight_span_info *si, const uint8_t
     si->phase = p[2];
     p += 3;
     size_t esize = weft_weight_dtype_size(si->dtype);
-    if (esize == 0 || si->phase >= esize || si->method > WEFT_WEIGHT_DIFF_CTX)
+    if (esize == 0 || si->phase >= esize || si->method > WEFT_WEIGHT_DIFF_SHIFT)
         return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: method %d, dtype %d, phase %u",
                             index, si->method, si->dtype, si->phase);
     if (si->dtype == WEFT_WEIGHT_RAW && si->method > WEFT_WEIGHT_ENTROPY)
@@ -517,8 +571,8 @@ int weft_weight_frame_parse(size_t *raw_len_out, size_t *n_spans_out, weft_weigh
 
 /* Decodes one entropy block of n symbols at *p (before end): a stored block is read in place,
  * others are decoded into dst. *plane gets where the symbols are; *p moves past the block. */
-static int frame_plane(const uint8_t **plane, uint8_t *dst, const uint8_t **p, const uint8_t *end,
-                       size_t n, size_t index)
+static int frame_plane(weft_entropy_memo *m, const uint8_t **plane, uint8_t *dst,
+                       const uint8_t **p, const uint8_t *end, size_t n, size_t index)
 {
     size_t used = 0;
     if (end - *p >= 1 && (*p)[0] == WEFT_ENTROPY_STORED) {
@@ -528,7 +582,7 @@ static int frame_plane(const uint8_t **plane, uint8_t *dst, const uint8_t **p, c
         *p += n + 1;
         return 0;
     }
-    int rc = weft_entropy_decode(dst, n, *p, (size_t)(end - *p), &used);
+    int rc = weft_entropy_decode_memo(m, dst, n, *p, (size_t)(end - *p), &used);
     if (rc != 0)
         return weft_err_wrap(rc, "weight frame: span %zu", index);
     *plane = dst;
@@ -536,11 +590,12 @@ static int frame_plane(const uint8_t **plane, uint8_t *dst, const uint8_t **p, c
     return 0;
 }
 
-/* Decodes a DIFF_CTX span's whole elements (after the head bytes, p to end) into el. The
- * class symbol streams go to c->planes, each followed by 64 zero bytes (stored blocks are
- * copied there too), the escape planes after them, and the escape words to c->words (64 bytes
- * of room after them). */
-static int frame_decode_classes(weft_weight_codec *c, uint8_t *el, const uint8_t **pp,
+/* Decodes a DIFF_CTX or DIFF_SHIFT (`method`) span's whole elements (after the head bytes, p
+ * to end) into el. The class symbol streams go to c->planes, each followed by 64 zero bytes
+ * (stored blocks are copied there too), then the classes' unpacked low bits (DIFF_SHIFT; the
+ * same shape, zeros for a class without a shift), the escape planes after them, and the
+ * escape words to c->words (64 bytes of room after them). */
+static int frame_decode_classes(weft_weight_codec *c, int method, uint8_t *el, const uint8_t **pp,
                                 const uint8_t *end, const uint8_t *base, size_t n, size_t esize,
                                 size_t index)
 {
@@ -570,12 +625,21 @@ static int frame_decode_classes(weft_weight_codec *c, uint8_t *el, const uint8_t
         p += used;
     }
     cx.n[cx.k - 1] = left;
+    if (method == WEFT_WEIGHT_DIFF_SHIFT) {
+        if ((size_t)(end - p) < cx.k)
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: shifts truncated", index);
+        for (unsigned k = 0; k < cx.k; k++)
+            if ((cx.shift[k] = *p++) > WEFT_TENSOR_SHIFT_MAX)
+                return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: bad shift %u", index,
+                                    cx.shift[k]);
+    }
     const uint8_t *a[4] = {NULL, NULL, NULL, NULL}, *pl[4] = {NULL, NULL, NULL, NULL};
+    const uint8_t *r[4] = {NULL, NULL, NULL, NULL};
     uint8_t *q = c->planes;
     size_t e = 0;
     for (unsigned k = 0; k < cx.k; k++) {
         const uint8_t *sym;
-        int rc = frame_plane(&sym, q, &p, end, cx.n[k], index);
+        int rc = frame_plane(c->memo, &sym, q, &p, end, cx.n[k], index);
         if (rc != 0)
             return rc;
         if (sym != q)
@@ -585,14 +649,26 @@ static int frame_decode_classes(weft_weight_codec *c, uint8_t *el, const uint8_t
         q += cx.n[k] + 64;
         e += weft_tensor__count_escapes(a[k], cx.n[k]);
     }
+    for (unsigned k = 0; k < cx.k && method == WEFT_WEIGHT_DIFF_SHIFT; k++) {
+        size_t bytes = cx.shift[k] * ((cx.n[k] + 7) / 8);
+        if ((size_t)(end - p) < bytes)
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: low bits truncated", index);
+        if (weft_tensor__raw_unpack(q, p, cx.n[k], cx.shift[k]) != 0)
+            return weft_err_set(WEFT_ECORRUPT, "weight frame: span %zu: low bits padding not zero",
+                                index);
+        r[k] = q;
+        q += cx.n[k] + 64;
+        p += bytes;
+    }
     for (size_t j = 0; j < esize; j++) {
-        int rc = frame_plane(&pl[j], q, &p, end, e, index);
+        int rc = frame_plane(c->memo, &pl[j], q, &p, end, e, index);
         if (rc != 0)
             return rc;
         q += e;
     }
     weft_tensor__esc_words(c->words, pl, e, esize);
-    if (weft_tensor__ctx_join(el, &cx, a, c->words, e, base, n, esize, 1) != 0)
+    if (weft_tensor__ctx_join(el, &cx, a, method == WEFT_WEIGHT_DIFF_SHIFT ? r : NULL, c->words,
+                              e, base, n, esize, 1) != 0)
         return weft_err_set(WEFT_ECORRUPT,
                             "weight frame: span %zu: class sizes do not match the base", index);
     *pp = p;
@@ -612,8 +688,8 @@ static int frame_decode_planes(weft_weight_codec *c, uint8_t *out, const weft_we
     p += head;
     const uint8_t *planes[4] = {NULL, NULL, NULL, NULL};
     uint8_t *el = out + head;
-    if (si->method == WEFT_WEIGHT_DIFF_CTX) {
-        int rc = frame_decode_classes(c, el, &p, end, base + head, n, esize, index);
+    if (si->method == WEFT_WEIGHT_DIFF_CTX || si->method == WEFT_WEIGHT_DIFF_SHIFT) {
+        int rc = frame_decode_classes(c, si->method, el, &p, end, base + head, n, esize, index);
         if (rc != 0)
             return rc;
         if ((size_t)(end - p) != tail)
@@ -624,12 +700,12 @@ static int frame_decode_planes(weft_weight_codec *c, uint8_t *out, const weft_we
     }
     if (si->method == WEFT_WEIGHT_DIFF_ESC) {
         const uint8_t *a;
-        int rc = frame_plane(&a, c->planes, &p, end, n, index);
+        int rc = frame_plane(c->memo, &a, c->planes, &p, end, n, index);
         if (rc != 0)
             return rc;
         size_t e = weft_tensor__count_escapes(a, n);
         for (size_t k = 0; k < esize; k++) {
-            rc = frame_plane(&planes[k], c->planes + n + k * e, &p, end, e, index);
+            rc = frame_plane(c->memo, &planes[k], c->planes + n + k * e, &p, end, e, index);
             if (rc != 0)
                 return rc;
         }
@@ -642,7 +718,7 @@ static int frame_decode_planes(weft_weight_codec *c, uint8_t *out, const weft_we
         return 0;
     }
     for (size_t k = 0; k < esize; k++) {
-        int rc = frame_plane(&planes[k], c->planes + k * n, &p, end, n, index);
+        int rc = frame_plane(c->memo, &planes[k], c->planes + k * n, &p, end, n, index);
         if (rc != 0)
             return rc;
     }
@@ -683,7 +759,7 @@ static int frame_decode_visit(void *ctx, size_t i, const weft_weight_span_info *
     }
     if (si->method == WEFT_WEIGHT_ENTROPY) {
         size_t used = 0;
-        int rc = weft_entropy_decode(o, si->len, payload, si->coded_len, &used);
+        int rc = weft_entropy_decode_memo(dc->c->memo, o, si->len, payload, si->coded_len, &used);
         if (rc != 0)
             return weft_err_wrap(rc, "weight frame: span %zu", i);
         if (used != si->coded_len)

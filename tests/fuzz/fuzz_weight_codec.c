@@ -1,9 +1,10 @@
 /* Fuzz target for weight frames (include/weft/weight_codec.h): parse and decode any input, with
  * a fixed pseudo-random pattern standing in for the base of every span that needs one (bytes
- * i*0x9E3779B1 >> 24: elements of every magnitude, so DIFF_CTX spans have several non-empty
- * classes; the corpus seeds of that method were made against the same pattern). Whatever decodes
- * must agree with the parse (length, spans) and survive a round trip: the decoded bytes re-encoded
- * with the frame's own layout decode to the same bytes. Any violation aborts. */
+ * i*0x9E3779B1 >> 24: elements of every magnitude, so DIFF_CTX and DIFF_SHIFT spans have
+ * several non-empty classes; the corpus seeds of those methods were made against the same
+ * pattern). Whatever decodes must agree with the parse (length, spans) and survive a round
+ * trip: the decoded bytes re-encoded with the frame's own layout decode to the same bytes. Any
+ * violation aborts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -189,7 +189,8 @@ static void test_store_codec_family(void **state)
     assert_true(of.codecs[WEFT_STORE_CODEC_WEIGHT + WEFT_WEIGHT_DIFF].chunks +
                     of.codecs[WEFT_STORE_CODEC_WEIGHT + WEFT_WEIGHT_XOR].chunks +
                     of.codecs[WEFT_STORE_CODEC_WEIGHT + WEFT_WEIGHT_DIFF_ESC].chunks +
-                    of.codecs[WEFT_STORE_CODEC_WEIGHT + WEFT_WEIGHT_DIFF_CTX].chunks >
+                    of.codecs[WEFT_STORE_CODEC_WEIGHT + WEFT_WEIGHT_DIFF_CTX].chunks +
+                    of.codecs[WEFT_STORE_CODEC_WEIGHT + WEFT_WEIGHT_DIFF_SHIFT].chunks >
                 0);
     /* The delta beats the plain float codec on the same kind of bytes. */
     assert_true(of.after_bytes * 10 < ob.after_bytes * 9);

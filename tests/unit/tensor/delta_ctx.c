@@ -1,11 +1,12 @@
-/* DIFF_CTX (lib/tensor/delta_ctx.c and its frame method): the class planes round-trip every
- * 16-bit fine pattern against several bases and every base pattern against several fines, for
- * 1 to 4 classes including empty classes and all elements in one, through the portable and the
- * SIMD join (which must agree, also on rejection); random F32 patterns; frames of BF16, F16 and
- * F32 spans cut at every element phase at both ends, and at random cuts, with 2 and 4 classes;
- * malformed class headers and truncations rejected with WEFT_ECORRUPT (the ASan build checks
- * that nothing is read out of bounds); and the real stories260K pair with and without the
- * method. */
+/* DIFF_CTX and DIFF_SHIFT (lib/tensor/delta_ctx.c and their frame methods): the class planes
+ * round-trip every 16-bit fine pattern against several bases and every base pattern against
+ * several fines, for 1 to 4 classes including empty classes and all elements in one, with
+ * shifts 0 to 8 mixed across classes, through the portable and the SIMD join (which must
+ * agree, also on rejection); random F32 patterns; frames of BF16, F16 and F32 spans cut at
+ * every element phase at both ends, and at random cuts, with 2 and 4 classes, shifts off and
+ * on; malformed class headers, shifts, low-bit padding and truncations rejected with
+ * WEFT_ECORRUPT (the ASan build checks that nothing is read out of bounds); and the real
+ * stories260K pair with and without the methods. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include "tensor_test.h"
 #include "unit/testutil.h"
 #include "weft/chunker.h"
+#include "weft/entropy.h"
 #include "weft/weight_codec.h"
 
 static uint64_t rng(uint64_t *s)
@@ -30,29 +32,33 @@ static uint64_t rng(uint64_t *s)
     return *s >> 17;
 }
 
-/* Splits fine against base with cx (counted here), rebuilds through the portable and the SIMD
- * join, and checks both against fine. */
+/* Splits fine against base with cx (its classes and shifts; counted here), rebuilds through
+ * the portable and the SIMD join, and checks both against fine. */
 static void planes_roundtrip(weft_tensor__ctx *cx, const uint8_t *fine, const uint8_t *base,
                              size_t n, size_t esize)
 {
     weft_tensor__ctx_count(cx, fine, base, n, esize);
-    size_t e = 0, sum = 0;
+    size_t e = 0, sum = 0, raw = weft_tensor__ctx_raw_len(cx);
+    int shifted = 0;
     for (unsigned c = 0; c < cx->k; c++) {
         sum += cx->n[c];
         e += cx->e[c];
+        shifted |= cx->shift[c] > 0;
     }
     assert_int_equal(sum, n);
-    uint8_t *planes = malloc(n + esize * e + 1), *pad = malloc(n + 4 * 64),
-            *words = malloc(esize * (e + 1) + 64), *out = malloc(esize * n + 1),
-            *out2 = malloc(esize * n + 1);
+    uint8_t *planes = malloc(n + raw + esize * e + 1), *pad = malloc(n + 4 * 64),
+            *lows = malloc(n + 4 * 64), *words = malloc(esize * (e + 1) + 64),
+            *out = malloc(esize * n + 1), *out2 = malloc(esize * n + 1);
     assert_non_null(planes);
     assert_non_null(pad);
+    assert_non_null(lows);
     assert_non_null(words);
     assert_non_null(out);
     assert_non_null(out2);
     weft_tensor__ctx_split(planes, cx, fine, base, n, esize);
     const uint8_t *a[4] = {NULL, NULL, NULL, NULL}, *pl[4] = {NULL, NULL, NULL, NULL};
-    uint8_t *q = pad;
+    const uint8_t *r[4] = {NULL, NULL, NULL, NULL};
+    uint8_t *q = pad, *lq = lows;
     const uint8_t *src = planes;
     size_t counted = 0;
     for (unsigned c = 0; c < cx->k; c++) {
@@ -64,12 +70,21 @@ static void planes_roundtrip(weft_tensor__ctx *cx, const uint8_t *fine, const ui
         src += cx->n[c];
     }
     assert_int_equal(counted, e);
+    for (unsigned c = 0; c < cx->k; c++) {
+        assert_int_equal(weft_tensor__raw_unpack(lq, src, cx->n[c], cx->shift[c]), 0);
+        for (size_t i = 0; i < cx->n[c]; i++)
+            assert_true(lq[i] >> cx->shift[c] == 0);
+        r[c] = lq;
+        lq += cx->n[c] + 64;
+        src += cx->shift[c] * ((cx->n[c] + 7) / 8);
+    }
     for (size_t k = 0; k < esize; k++)
-        pl[k] = planes + n + k * e;
+        pl[k] = src + k * e;
     weft_tensor__esc_words(words, pl, e, esize);
-    assert_int_equal(weft_tensor__ctx_join(out, cx, a, words, e, base, n, esize, 0), 0);
+    const uint8_t *const *rr = shifted ? r : NULL;
+    assert_int_equal(weft_tensor__ctx_join(out, cx, a, rr, words, e, base, n, esize, 0), 0);
     assert_memory_equal(out, fine, esize * n);
-    assert_int_equal(weft_tensor__ctx_join(out2, cx, a, words, e, base, n, esize, 1), 0);
+    assert_int_equal(weft_tensor__ctx_join(out2, cx, a, rr, words, e, base, n, esize, 1), 0);
     assert_memory_equal(out2, fine, esize * n);
     /* One element too few in a class that has some: both paths reject the streams. */
     for (unsigned c = 0; c < cx->k; c++) {
@@ -78,28 +93,34 @@ static void planes_roundtrip(weft_tensor__ctx *cx, const uint8_t *fine, const ui
         weft_tensor__ctx bad = *cx;
         bad.n[c]--;
         memset((uint8_t *)a[c] + bad.n[c], 0, 1); /* the padding stays zero */
-        assert_int_equal(weft_tensor__ctx_join(out, &bad, a, words, e, base, n, esize, 0), -1);
-        assert_int_equal(weft_tensor__ctx_join(out2, &bad, a, words, e, base, n, esize, 1), -1);
+        assert_int_equal(weft_tensor__ctx_join(out, &bad, a, rr, words, e, base, n, esize, 0), -1);
+        assert_int_equal(weft_tensor__ctx_join(out2, &bad, a, rr, words, e, base, n, esize, 1),
+                         -1);
         break;
     }
     free(planes);
     free(pad);
+    free(lows);
     free(words);
     free(out);
     free(out2);
 }
 
 /* Class layouts for 16-bit elements: one class, all in the lowest of four (thresholds above
- * every non-NaN magnitude), all but zeros in the highest, and exponent boundaries. */
-static void ctx_layout(weft_tensor__ctx *cx, int which)
+ * every non-NaN magnitude), all but zeros in the highest, and exponent boundaries; with shift
+ * set `shifts` (0: none, 1: one per class from 0 to 8 mixed, 2: all the largest). */
+static void ctx_layout(weft_tensor__ctx *cx, int which, int shifts)
 {
     weft_tensor__ctx_init(cx);
     static const uint32_t thr[5][3] = {
         {0, 0, 0}, {0x7ffd, 0x7ffe, 0x7fff}, {1, 2, 3}, {0x3c00, 0, 0}, {0x3a00, 0x3c00, 0x3e80}};
     static const unsigned k[5] = {1, 4, 4, 2, 4};
+    static const uint8_t mixed[5][4] = {{3}, {0, 5, 1, 8}, {8, 2, 0, 7}, {4, 0}, {1, 3, 6, 2}};
     cx->k = k[which];
     for (unsigned c = 0; c + 1 < cx->k; c++)
         cx->thr[c] = thr[which][c];
+    for (unsigned c = 0; c < cx->k; c++)
+        cx->shift[c] = shifts == 0 ? 0 : shifts == 1 ? mixed[which][c] : WEFT_TENSOR_SHIFT_MAX;
 }
 
 static void test_tensor_delta_ctx_every_16bit_pattern(void **state)
@@ -120,21 +141,23 @@ static void test_tensor_delta_ctx_every_16bit_pattern(void **state)
             weft_tensor__store16(other + 2 * i, v);
         }
         for (int which = 0; which < 5; which++) {
-            weft_tensor__ctx cx;
-            ctx_layout(&cx, which);
-            planes_roundtrip(&cx, all, other, n, 2); /* every fine pattern */
-            ctx_layout(&cx, which);
-            planes_roundtrip(&cx, other, all, n, 2); /* every base pattern */
+            for (int shifts = 0; shifts < 3; shifts++) {
+                weft_tensor__ctx cx;
+                ctx_layout(&cx, which, shifts);
+                planes_roundtrip(&cx, all, other, n, 2); /* every fine pattern */
+                ctx_layout(&cx, which, shifts);
+                planes_roundtrip(&cx, other, all, n, 2); /* every base pattern */
+            }
         }
     }
     /* Empty and full classes really happen in these layouts. */
     weft_tensor__ctx cx;
-    ctx_layout(&cx, 1);
+    ctx_layout(&cx, 1, 0);
     for (size_t i = 0; i < n; i++)
         weft_tensor__store16(other + 2 * i, (uint16_t)(i & 0x7ff0));
     weft_tensor__ctx_count(&cx, all, other, n, 2);
     assert_int_equal(cx.n[0], n);
-    ctx_layout(&cx, 2);
+    ctx_layout(&cx, 2, 1);
     for (size_t i = 0; i < n; i++)
         weft_tensor__store16(other + 2 * i, (uint16_t)((i | 4) & 0x7fff));
     weft_tensor__ctx_count(&cx, all, other, n, 2);
@@ -160,18 +183,22 @@ static void test_tensor_delta_ctx_fp32(void **state)
         weft_tensor__store32(fine + 4 * i, f);
     }
     for (unsigned k = 1; k <= 4; k++) {
-        weft_tensor__ctx cx;
-        weft_tensor__ctx_init(&cx);
-        cx.k = k;
-        for (unsigned c = 0; c + 1 < k; c++)
-            cx.thr[c] = (100u + 20u * c) << 23;
-        planes_roundtrip(&cx, fine, base, n, 4);
+        for (unsigned sh = 0; sh <= WEFT_TENSOR_SHIFT_MAX; sh += 4) {
+            weft_tensor__ctx cx;
+            weft_tensor__ctx_init(&cx);
+            cx.k = k;
+            for (unsigned c = 0; c + 1 < k; c++)
+                cx.thr[c] = (100u + 20u * c) << 23;
+            for (unsigned c = 0; c < k; c++)
+                cx.shift[c] = (uint8_t)((sh + c) % (WEFT_TENSOR_SHIFT_MAX + 1));
+            planes_roundtrip(&cx, fine, base, n, 4);
+        }
     }
     free(fine);
     free(base);
 }
 
-/* A fine-tune of a Gaussian tensor: base ~ N(0, 0.02), fine = base + N(0, 0.0006) (F32:
+/* A fine-tune of a Gaussian tensor: base ~ N(0, 0.02), fine = base + N(0, 0.0006 * move) (F32:
  * 2^-16 of that). */
 static double gauss(uint64_t *s)
 {
@@ -196,7 +223,8 @@ static void put_value(uint8_t *p, int dtype, double v)
     }
 }
 
-static void make_pair(uint8_t *base, uint8_t *fine, size_t n, int dtype, uint64_t seed)
+static void make_pair(uint8_t *base, uint8_t *fine, size_t n, int dtype, uint64_t seed,
+                      double move)
 {
     size_t es = weft_weight_dtype_size(dtype);
     uint64_t s = seed;
@@ -204,7 +232,7 @@ static void make_pair(uint8_t *base, uint8_t *fine, size_t n, int dtype, uint64_
         double b = 0.02 * gauss(&s);
         put_value(base + es * i, dtype, b);
         /* F32 moves scaled down to a few units in the last place, as BF16 moves are. */
-        double d = 0.0006 * gauss(&s) * (dtype == WEFT_WEIGHT_F32 ? 1.0 / 65536 : 1.0);
+        double d = 0.0006 * move * gauss(&s) * (dtype == WEFT_WEIGHT_F32 ? 1.0 / 65536 : 1.0);
         put_value(fine + es * i, dtype, b + d);
     }
 }
@@ -248,24 +276,29 @@ static void test_tensor_delta_ctx_frame_cuts(void **state)
         uint8_t *base = malloc(len), *fine = malloc(len);
         assert_non_null(base);
         assert_non_null(fine);
-        make_pair(base, fine, n, dtypes[d], 40 + (uint64_t)d);
-        for (unsigned kmax = 2; kmax <= 4; kmax += 2) {
-            weft_tensor__codec_set_ctx(c, kmax, 0);
-            size_t ctx = 0, runs = 0;
-            /* Every phase at both ends. */
-            for (size_t s = 0; s < 2 * es; s++)
-                for (size_t e = len - 2 * es; e <= len; e++, runs++)
-                    ctx +=
-                        frame_roundtrip(c, fine, base, s, e - s, dtypes[d]) == WEFT_WEIGHT_DIFF_CTX;
-            /* Random cuts, down to a few elements. */
-            uint64_t r = 77;
-            for (int t = 0; t < 60; t++, runs++) {
-                size_t s = rng(&r) % len, l = 1 + rng(&r) % (len - s);
-                ctx += frame_roundtrip(c, fine, base, s, l, dtypes[d]) == WEFT_WEIGHT_DIFF_CTX;
+        /* Shifts off: DIFF_CTX on small moves; on: DIFF_SHIFT on moves of dozens of units (F16
+         * has three more mantissa bits than BF16, so its moves are 8 times as many units). */
+        for (int on = 0; on < 2; on++) {
+            make_pair(base, fine, n, dtypes[d], 40 + (uint64_t)d,
+                      on ? (dtypes[d] == WEFT_WEIGHT_F16 ? 1.5 : 8.0) : 1.0);
+            int want = on ? WEFT_WEIGHT_DIFF_SHIFT : WEFT_WEIGHT_DIFF_CTX;
+            for (unsigned kmax = 2; kmax <= 4; kmax += 2) {
+                weft_tensor__codec_set_ctx(c, kmax, 0, on ? WEFT_TENSOR_SHIFT_MAX : 0);
+                size_t hits = 0, runs = 0;
+                /* Every phase at both ends. */
+                for (size_t s = 0; s < 2 * es; s++)
+                    for (size_t e = len - 2 * es; e <= len; e++, runs++)
+                        hits += frame_roundtrip(c, fine, base, s, e - s, dtypes[d]) == want;
+                /* Random cuts, down to a few elements. */
+                uint64_t r = 77;
+                for (int t = 0; t < 60; t++, runs++) {
+                    size_t s = rng(&r) % len, l = 1 + rng(&r) % (len - s);
+                    hits += frame_roundtrip(c, fine, base, s, l, dtypes[d]) == want;
+                }
+                print_message("dtype %d, %u classes: %zu of %zu frames %s\n", dtypes[d], kmax,
+                              hits, runs, weft_weight_method_name(want));
+                assert_true(hits >= runs / 4); /* the method is what these frames use */
             }
-            print_message("dtype %d, %u classes: %zu of %zu frames diff-ctx\n", dtypes[d], kmax,
-                          ctx, runs);
-            assert_true(ctx >= runs / 4); /* the method is what these frames use */
         }
         free(base);
         free(fine);
@@ -279,7 +312,7 @@ static size_t ctx_frame(weft_weight_codec *c, uint8_t *frame, size_t cap, const 
 {
     weft_weight_span sp = {.len = len, .dtype = WEFT_WEIGHT_BF16, .base = base, .base_ref = 0};
     size_t flen = 0, rl = 0, ns = 0;
-    weft_tensor__codec_set_ctx(c, 4, 0);
+    weft_tensor__codec_set_ctx(c, 4, 0, 0);
     assert_int_equal(weft_weight_frame_encode(c, frame, cap, &flen, fine, len, &sp, 1), 0);
     weft_weight_span_info info;
     assert_int_equal(weft_weight_frame_parse(&rl, &ns, &info, 1, frame, flen), 0);
@@ -304,6 +337,34 @@ static void expect_corrupt(weft_weight_codec *c, const uint8_t *frame, size_t fl
     free(out);
 }
 
+/* Every truncation of a BF16 frame of one span (payload at `payload`) and a flip of each bit
+ * of its bytes [payload, flip_end) never read out of bounds (ASan) and never pass with wrong
+ * bytes; the untouched frame still decodes to fine. */
+static void truncate_and_flip(weft_weight_codec *c, const uint8_t *frame, size_t flen,
+                              size_t payload, size_t flip_end, const uint8_t *base,
+                              const uint8_t *fine, size_t len)
+{
+    uint8_t *bad = malloc(flen), *out = malloc(len);
+    assert_non_null(bad);
+    assert_non_null(out);
+    const uint8_t *bases[1] = {base};
+    size_t olen = 0;
+    for (size_t l = 0; l < flen; l += (l < payload + 64 ? 1 : 97))
+        expect_corrupt(c, frame, l, base, len);
+    for (size_t i = payload; i < flip_end && i < flen; i++) {
+        for (int b = 0; b < 8; b++) {
+            memcpy(bad, frame, flen);
+            bad[i] ^= (uint8_t)(1u << b);
+            int rc = weft_weight_frame_decode(c, out, len, &olen, bad, flen, bases, 1);
+            assert_true(rc == 0 || rc == WEFT_ECORRUPT);
+        }
+    }
+    assert_int_equal(weft_weight_frame_decode(c, out, len, &olen, frame, flen, bases, 1), 0);
+    assert_memory_equal(out, fine, len);
+    free(bad);
+    free(out);
+}
+
 static void test_tensor_delta_ctx_rejects_malformed(void **state)
 {
     (void)state;
@@ -313,7 +374,7 @@ static void test_tensor_delta_ctx_rejects_malformed(void **state)
             *out = malloc(len);
     assert_non_null(out);
     assert_non_null(bad);
-    make_pair(base, fine, n, WEFT_WEIGHT_BF16, 9);
+    make_pair(base, fine, n, WEFT_WEIGHT_BF16, 9, 1.0);
     weft_weight_codec *c = NULL;
     assert_int_equal(weft_weight_codec_new(&c), 0);
     size_t flen = ctx_frame(c, frame, cap, fine, base, len, &payload);
@@ -391,31 +452,80 @@ static void test_tensor_delta_ctx_rejects_malformed(void **state)
         weft_tensor__put_varint(bad + q, nc);
         expect_corrupt(c, bad, flen, base, len);
     }
-    /* Every truncation of the frame, and a flip of each header byte, never reads out of bounds
-     * (ASan) and never passes with wrong bytes. */
-    for (size_t l = 0; l < flen; l += (l < payload + 64 ? 1 : 97))
-        expect_corrupt(c, frame, l, base, len);
-    for (size_t i = payload; i < payload + 16 && i < flen; i++) {
-        for (int b = 0; b < 8; b++) {
-            memcpy(bad, frame, flen);
-            bad[i] ^= (uint8_t)(1u << b);
-            const uint8_t *bases[1] = {base};
-            size_t olen = 0;
-            int rc = weft_weight_frame_decode(c, out, len, &olen, bad, flen, bases, 1);
-            assert_true(rc == 0 || rc == WEFT_ECORRUPT);
-        }
-    }
-    /* The untouched frame still decodes. */
-    const uint8_t *bases[1] = {base};
-    size_t olen = 0;
-    assert_int_equal(weft_weight_frame_decode(c, out, len, &olen, frame, flen, bases, 1), 0);
-    assert_memory_equal(out, fine, len);
+    truncate_and_flip(c, frame, flen, payload, payload + 16, base, fine, len);
     weft_weight_codec_free(c);
     free(base);
     free(fine);
     free(frame);
     free(bad);
     free(out);
+}
+
+/* A DIFF_SHIFT frame: a shift over WEFT_TENSOR_SHIFT_MAX, a set padding bit in a low-bit
+ * plane, truncations and header flips are rejected or harmless; the frame itself decodes. */
+static void test_tensor_delta_shift_rejects_malformed(void **state)
+{
+    (void)state;
+    const size_t n = 16381, len = 2 * n; /* class sizes need not be multiples of 8 */
+    size_t cap = weft_weight_frame_bound(len, 1), flen = 0, rl = 0, ns = 0;
+    uint8_t *base = malloc(len), *fine = malloc(len), *frame = malloc(cap), *bad = malloc(cap),
+            *scratch = malloc(len + 64);
+    assert_non_null(base);
+    assert_non_null(fine);
+    assert_non_null(frame);
+    assert_non_null(bad);
+    assert_non_null(scratch);
+    make_pair(base, fine, n, WEFT_WEIGHT_BF16, 12, 8.0);
+    weft_weight_codec *c = NULL;
+    assert_int_equal(weft_weight_codec_new(&c), 0);
+    weft_weight_span sp = {.len = len, .dtype = WEFT_WEIGHT_BF16, .base = base, .base_ref = 0};
+    assert_int_equal(weft_weight_frame_encode(c, frame, cap, &flen, fine, len, &sp, 1), 0);
+    weft_weight_span_info info;
+    assert_int_equal(weft_weight_frame_parse(&rl, &ns, &info, 1, frame, flen), 0);
+    assert_int_equal(info.method, WEFT_WEIGHT_DIFF_SHIFT);
+    size_t payload = flen - info.coded_len, q = payload + 1, cls[4] = {0, 0, 0, 0}, left = n;
+    unsigned k = frame[payload];
+    assert_true(k >= 1 && k <= 4);
+    uint64_t v = 0;
+    for (unsigned j = 0; j + 1 < k; j++)
+        q += weft_tensor__get_varint(&v, frame + q, frame + flen, 5);
+    for (unsigned j = 0; j + 1 < k; j++) {
+        q += weft_tensor__get_varint(&v, frame + q, frame + flen, 5);
+        cls[j] = (size_t)v;
+        left -= (size_t)v;
+    }
+    cls[k - 1] = left;
+    const size_t shifts = q;
+    /* A shift over the largest. */
+    memcpy(bad, frame, flen);
+    bad[shifts] = WEFT_TENSOR_SHIFT_MAX + 1;
+    expect_corrupt(c, bad, flen, base, len);
+    /* The first class with a shift and a partial last byte gets a padding bit set. */
+    size_t at = shifts + k;
+    for (unsigned j = 0; j < k; j++) {
+        size_t used = 0;
+        assert_int_equal(weft_entropy_decode(scratch, cls[j], frame + at, flen - at, &used), 0);
+        at += used;
+    }
+    int padded = 0;
+    for (unsigned j = 0; j < k && !padded; j++) {
+        size_t stride = (cls[j] + 7) / 8;
+        if (frame[shifts + j] > 0 && cls[j] % 8 != 0) {
+            memcpy(bad, frame, flen);
+            bad[at + stride - 1] |= 0x80;
+            expect_corrupt(c, bad, flen, base, len);
+            padded = 1;
+        }
+        at += frame[shifts + j] * stride;
+    }
+    assert_true(padded);
+    truncate_and_flip(c, frame, flen, payload, shifts + k, base, fine, len);
+    weft_weight_codec_free(c);
+    free(base);
+    free(fine);
+    free(frame);
+    free(bad);
+    free(scratch);
 }
 
 /* The real stories260K BF16 pair, every chunk of the real chunker, with DIFF_CTX off (one
@@ -445,10 +555,11 @@ static void test_tensor_delta_ctx_real_pair(void **state)
     static const uint8_t *bases[4096];
     weft_weight_codec *c = NULL;
     assert_int_equal(weft_weight_codec_new(&c), 0);
-    size_t total[3] = {0, 0, 0}, ctx_spans = 0;
-    static const unsigned kmax[3] = {1, WEFT_TENSOR_CTX_ENCODE_MAX, 4};
-    for (int run = 0; run < 3; run++) {
-        weft_tensor__codec_set_ctx(c, kmax[run], 0);
+    size_t total[4] = {0, 0, 0, 0}, ctx_spans = 0, shift_spans = 0;
+    static const unsigned kmax[4] = {1, WEFT_TENSOR_CTX_ENCODE_MAX, 4, WEFT_TENSOR_CTX_ENCODE_MAX};
+    static const unsigned shift_max[4] = {0, 0, 0, WEFT_TENSOR_SHIFT_MAX};
+    for (int run = 0; run < 4; run++) {
+        weft_tensor__codec_set_ctx(c, kmax[run], 0, shift_max[run]);
         size_t off = 0;
         for (size_t i = 0; i < n_chunks; i++) {
             size_t n_spans = 0, cap = weft_weight_frame_bound(lens[i], 4096), fl = 0, olen = 0,
@@ -463,8 +574,11 @@ static void test_tensor_delta_ctx_real_pair(void **state)
             for (size_t j = 0; j < ns; j++) {
                 bases[j] = info[j].needs_base ? base + info[j].base_ref : NULL;
                 ctx_spans += run > 0 && info[j].method == WEFT_WEIGHT_DIFF_CTX;
+                shift_spans += info[j].method == WEFT_WEIGHT_DIFF_SHIFT;
                 if (run == 0)
                     assert_int_not_equal(info[j].method, WEFT_WEIGHT_DIFF_CTX);
+                if (shift_max[run] == 0)
+                    assert_int_not_equal(info[j].method, WEFT_WEIGHT_DIFF_SHIFT);
             }
             assert_int_equal(weft_weight_frame_decode(c, out, lens[i], &olen, frame, fl, bases, ns),
                              0);
@@ -475,10 +589,13 @@ static void test_tensor_delta_ctx_real_pair(void **state)
             free(out);
         }
     }
-    print_message("stories260K bf16 delta: %zu chunks, without diff-ctx %.4fx, default (%u "
-                  "classes) %.4fx, 4 classes %.4fx; %zu diff-ctx spans\n",
+    print_message("stories260K bf16 delta: %zu chunks, without diff-ctx %.4fx, %u classes "
+                  "%.4fx, 4 classes %.4fx, default (%u classes, shifts) %.4fx; %zu diff-ctx, %zu "
+                  "diff-shift spans\n",
                   n_chunks, (double)flen / (double)total[0], WEFT_TENSOR_CTX_ENCODE_MAX,
-                  (double)flen / (double)total[1], (double)flen / (double)total[2], ctx_spans);
+                  (double)flen / (double)total[1], (double)flen / (double)total[2],
+                  WEFT_TENSOR_CTX_ENCODE_MAX, (double)flen / (double)total[3], ctx_spans,
+                  shift_spans);
     assert_true(total[1] <= total[0]);
     assert_true(total[2] <= total[0]);
     weft_weight_codec_free(c);
@@ -494,6 +611,7 @@ int main(void)
         cmocka_unit_test(test_tensor_delta_ctx_fp32),
         cmocka_unit_test(test_tensor_delta_ctx_frame_cuts),
         cmocka_unit_test(test_tensor_delta_ctx_rejects_malformed),
+        cmocka_unit_test(test_tensor_delta_shift_rejects_malformed),
         cmocka_unit_test(test_tensor_delta_ctx_real_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
