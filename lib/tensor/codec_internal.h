@@ -143,9 +143,11 @@ size_t weft_tensor__diffesc_join16_avx512(uint8_t *out, const uint8_t *a, const 
 #define WEFT_TENSOR_CTX_MAX 4
 #define WEFT_TENSOR_CTX_GROUPS 16 /* exponent groups the encoder's choice works on */
 /* Classes the frame encoder uses by default: each class is one more entropy block to set up
- * on decode, and with today's decoder the third and fourth cost more decode time than they
- * save bytes (3% fine-tune: 2 classes +6.2% ratio, -5% decode speed; 4 classes +9.2%, -40%). */
-#define WEFT_TENSOR_CTX_ENCODE_MAX 2
+ * on decode. With DIFF_SHIFT and the entropy memo (a block in a remembered code skips its table
+ * build) a third class costs no measurable decode speed and gains 2-4% (1 GiB synthetic
+ * fine-tunes, same run: 1% 3.91x -> 4.06x, 10% 2.20x -> 2.24x); a fourth gains 1% more at
+ * about 5% of the speed. */
+#define WEFT_TENSOR_CTX_ENCODE_MAX 3
 /* DIFF_SHIFT: class c's symbols are min(z >> shift[c], 255), its low shift[c] bits of z go
  * verbatim into shift[c] bit planes (bit i of plane j, LSB first in byte i / 8, is bit j of the
  * class's element i) and an escape holds (z >> shift[c]) - 255. Moves of many units have

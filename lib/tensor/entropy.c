@@ -262,12 +262,21 @@ static size_t entropy_size(const uint8_t len[256], size_t stream_len[4], unsigne
     return total + entropy_header_len(len, stream_len, first, last);
 }
 
+/* Sum of a histogram. */
+static uint64_t n_total(const uint32_t counts[256])
+{
+    uint64_t n = 0;
+    for (int s = 0; s < 256; s++)
+        n += counts[s];
+    return n;
+}
+
 /* Symbols after a present one that a memo's encoder gives a code (see entropy_plan). */
 #define ENTROPY_FILL 8
 
 /* Plans a Huffman block: lengths, codes, stream sizes, total. 0 if Huffman is impossible
  * (fewer than two symbols). With fill, every absent symbol up to ENTROPY_FILL after a present
- * one gets a code as if it occurred once. */
+ * one gets a code as if it were a rare symbol. */
 static size_t entropy_plan(entropy_code *c, size_t stream_len[4], unsigned *first, unsigned *last,
                            uint32_t c4[4][256], int fill)
 {
@@ -279,13 +288,16 @@ static size_t entropy_plan(entropy_code *c, size_t stream_len[4], unsigned *firs
     }
     if (present < 2)
         return 0;
-    /* For a memo, absent symbols just above present ones get a code too (count 1): the
-     * next block's rare symbols then mostly have a code, so its code can be this one. */
+    /* For a memo, absent symbols just above present ones get a code too: the next block's
+     * rare symbols then mostly have a code, so its code can be this one. Their count, one per
+     * 2048 symbols, gives them about the longest code by itself; count 1 would put them deeper,
+     * and the length limit would then take the room from frequent symbols (1% more bytes). */
+    uint32_t rare = 1 + (uint32_t)(n_total(counts) >> EB);
     for (unsigned s = 0, near = 0; fill && s < 256; s++) {
         if (counts[s] != 0) {
             near = ENTROPY_FILL;
         } else if (near > 0) {
-            counts[s] = 1;
+            counts[s] = rare;
             near--;
         }
     }
