@@ -270,6 +270,7 @@ void weft_tensor__ctx_shifts(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
     memset(hist, 0, WEFT_TENSOR_SHIFT_HIST * sizeof *hist);
     uint32_t *fine_h = hist, *coarse_h = hist + WEFT_TENSOR_CTX_MAX * 4096;
     memset(cx->n, 0, sizeof cx->n);
+    memset(cx->e, 0, sizeof cx->e);
     for (size_t i = 0; i < n; i++) {
         unsigned c = ctx_class(cx, ctx_abs(base + esize * i, esize));
         uint32_t z = ctx_z(fine, base, i, esize), zc = z >> 4;
@@ -278,6 +279,8 @@ void weft_tensor__ctx_shifts(weft_tensor__ctx *cx, uint32_t *hist, const uint8_t
         coarse_h[c * 4096 + (zc < 4095 ? zc : 4095)]++;
     }
     for (unsigned c = 0; c < cx->k; c++) {
+        if (cx->n[c] == 0)
+            continue; /* an empty class keeps shift 0 */
         const uint32_t *hf = fine_h + c * 4096, *hc = coarse_h + c * 4096;
         float cost[WEFT_TENSOR_SHIFT_MAX + 1], best = 0;
         size_t esc[WEFT_TENSOR_SHIFT_MAX + 1];
