@@ -51,36 +51,6 @@ static void die(const char *what)
     exit(1);
 }
 
-/* Reads a whole file into anonymous memory (huge pages where the kernel gives them), as the
- * store holds chunks and decoded bases in buffers: a mapped file's 4 KiB pages would add TLB
- * misses to every codec alike. */
-static uint8_t *map_file(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        perror(path);
-        exit(1);
-    }
-    *len = (size_t)st.st_size;
-    uint8_t *p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        perror(path);
-        exit(1);
-    }
-    (void)madvise(p, *len, MADV_HUGEPAGE);
-    for (size_t got = 0; got < *len;) {
-        ssize_t r = read(fd, p + got, *len - got);
-        if (r <= 0) {
-            perror(path);
-            exit(1);
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    return p;
-}
-
 typedef struct chunks {
     size_t n;
     size_t *off, *len;
@@ -400,7 +370,7 @@ static void per_tensor(const uint8_t *file, const weft_weight_region *rs, size_t
 static int bench_float(const char *path, int runs)
 {
     size_t len = 0;
-    uint8_t *file = map_file(path, &len);
+    uint8_t *file = bench_read_file(path, &len);
     size_t n = 0;
     weft_weight_region *regions = st_regions(file, len, NULL, 0, &n, NULL);
     if (regions == NULL) {
@@ -523,7 +493,7 @@ static size_t bitx_runs(const uint8_t *ft, size_t len, const chunks *ch,
 static int bench_delta(const char *base_path, const char *ft_path, int runs)
 {
     size_t blen = 0, flen = 0;
-    uint8_t *base = map_file(base_path, &blen), *ft = map_file(ft_path, &flen);
+    uint8_t *base = bench_read_file(base_path, &blen), *ft = bench_read_file(ft_path, &flen);
     size_t nf = 0, matched = 0;
     weft_weight_region *regions = st_regions(ft, flen, base, blen, &nf, &matched);
     if (regions == NULL) {

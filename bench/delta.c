@@ -25,24 +25,6 @@ static double wall_sum; /* wall seconds of the timed calls, for the report */
 #include "weft/buf.h"
 #include "weft/delta_file.h"
 
-static uint8_t *map_file(const char *path, uint64_t *len)
-{
-    int fd = open(path, O_RDONLY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size == 0) {
-        fprintf(stderr, "bench_delta: cannot open %s\n", path);
-        exit(1);
-    }
-    *len = (uint64_t)st.st_size;
-    void *p = mmap(NULL, (size_t)*len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) {
-        fprintf(stderr, "bench_delta: cannot map %s\n", path);
-        exit(1);
-    }
-    return p;
-}
-
 static void die(int rc)
 {
     fprintf(stderr, "bench_delta: %s (%d)\n", weft_err_last(), rc);
@@ -126,8 +108,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_delta: bad --runs or --kind\n");
         return 2;
     }
-    uint64_t bl = 0, fl = 0;
-    uint8_t *b = map_file(argv[1], &bl), *f = map_file(argv[2], &fl);
+    size_t bl = 0, fl = 0;
+    uint8_t *b = bench_read_file(argv[1], &bl), *f = bench_read_file(argv[2], &fl);
     uint8_t *piece = malloc(WEFT_DELTA_PIECE_MAX);
     weft_buf d;
     weft_buf_init(&d, (size_t)fl * 2 + (64u << 20));
