@@ -292,7 +292,7 @@ static size_t entropy_plan(entropy_code *c, size_t stream_len[4], unsigned *firs
      * rare symbols then mostly have a code, so its code can be this one. Their count, one per
      * 2048 symbols, gives them about the longest code by itself; count 1 would put them deeper,
      * and the length limit would then take the room from frequent symbols (1% more bytes). */
-    uint32_t rare = 1 + (uint32_t)(n_total(counts) >> EB);
+    uint32_t rare = fill ? 1 + (uint32_t)(n_total(counts) >> EB) : 0;
     for (unsigned s = 0, near = 0; fill && s < 256; s++) {
         if (counts[s] != 0) {
             near = ENTROPY_FILL;
